@@ -1,0 +1,67 @@
+"""Command-line entry point: argument parsing and dispatch.
+
+Each subcommand lives in its own module under ``smtptui.commands`` and is imported only
+when it runs, so ``smtptui check`` or ``smtptui --help`` never pays for Textual,
+prompt_toolkit, rich or dnspython.
+
+A subcommand module provides ``add_arguments(parser)`` and ``run(args) -> int``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+from smtptui import __version__
+
+# name -> (module, one-line help). Order is the order shown by --help.
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "check": ("smtptui.commands.check", "check SMTP command lines against RFC 821/5321 grammar"),
+    "explain": ("smtptui.commands.explain", "explain a reply code or reply line"),
+    "probe": ("smtptui.commands.probe", "report the EHLO capabilities, TLS and banner of servers"),
+    "run": ("smtptui.commands.run", "play a C:/S: transcript script against a server"),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits 2 on usage errors; keep that, with a one-line message."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser(load: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The parser; subcommand arguments are loaded only for the names in ``load``."""
+    parser = _Parser(
+        prog="smtptui",
+        description="Talk SMTP by hand: completion, grammar checks and explanations.",
+    )
+    parser.add_argument("--version", action="version", version=f"smtptui {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, (module, help_text) in SUBCOMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if name in load:
+            importlib.import_module(module).add_arguments(p)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Import only the module of the subcommand actually asked for.
+    wanted = [a for a in argv if a in SUBCOMMANDS][:1]
+    parser = build_parser(wanted)
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    module = importlib.import_module(SUBCOMMANDS[args.command][0])
+    try:
+        return int(module.run(args) or 0)
+    except KeyboardInterrupt:
+        print("smtptui: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0

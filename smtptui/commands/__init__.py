@@ -1,0 +1,1 @@
+"""Headless subcommands. Each module: ``add_arguments(parser)`` and ``run(args) -> int``."""

@@ -1,0 +1,299 @@
+"""The command table: one entry per SMTP verb.
+
+Everything the tool says about a command -- HELP text, completion, validation, the
+reply codes it expects -- is derived from this table, so they cannot disagree.
+
+Sources: RFC 821 §4.1 (the 14 commands) and §4.3 (command-reply sequences),
+RFC 1869 (EHLO), RFC 5321 §4.1 and §4.3.2, and the extension RFCs named per entry.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Mapping
+
+
+class Arg(str, enum.Enum):
+    """What kind of argument a verb takes; the grammar checker dispatches on it."""
+
+    NONE = "none"                  # DATA RSET QUIT TURN STARTTLS (nothing may follow)
+    DOMAIN = "domain"              # HELO <SP> <domain>
+    EHLO_DOMAIN = "ehlo-domain"    # EHLO SP (Domain / address-literal)
+    REVERSE_PATH = "reverse-path"  # MAIL/SEND/SOML/SAML FROM:<reverse-path> [params]
+    FORWARD_PATH = "forward-path"  # RCPT TO:<forward-path> [params]
+    STRING = "string"              # VRFY/EXPN <SP> <string>
+    OPTIONAL_STRING = "optional-string"  # HELP [<SP> <string>], NOOP [SP String] (5321)
+    AUTH = "auth"                  # AUTH SP mechanism [SP initial-response]
+    BDAT = "bdat"                  # BDAT SP chunk-size [SP LAST]
+    ETRN = "etrn"                  # ETRN SP [@|#]node
+    FREE = "free"                  # anything (unknown / local verbs)
+
+
+class Origin(str, enum.Enum):
+    RFC821 = "RFC 821"
+    RFC1869 = "RFC 1869"
+    EXTENSION = "extension"
+    NONSTANDARD = "non-standard"
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSpec:
+    """One SMTP verb.
+
+    ``replies`` holds the RFC 821 §4.3 command-reply sequence as prefix -> codes, with
+    the prefixes I (intermediate), S (success), F (failure), E (error). For verbs RFC 821
+    does not define, it is the sequence of the defining RFC. ``replies_5321`` is the
+    RFC 5321 §4.3.2 sequence (empty for verbs that RFC drops).
+    """
+
+    verb: str
+    syntax: str
+    summary: str
+    rfc: str
+    arg: Arg
+    origin: Origin
+    minimum_821: bool = False      # RFC 821 §4.5.1 minimum implementation
+    minimum_5321: bool = False     # RFC 5321 §4.5.1 MUST support
+    obsolete_5321: bool = False    # deprecated by RFC 5321 Appendix F
+    ehlo_keyword: str | None = None  # the EHLO keyword that advertises it, if any
+    replies: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    replies_5321: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    templates: tuple[str, ...] = ()  # completion templates after "VERB "
+    help: str = ""                 # a few sentences for HELP / the explain pane
+
+    @property
+    def allowed_codes(self) -> frozenset[int]:
+        """Every reply code RFC 821 §4.3 (or the defining RFC) allows for this verb."""
+        return frozenset(c for codes in self.replies.values() for c in codes)
+
+    @property
+    def allowed_codes_5321(self) -> frozenset[int]:
+        return frozenset(c for codes in self.replies_5321.values() for c in codes)
+
+
+def _r(**kw: tuple[int, ...]) -> Mapping[str, tuple[int, ...]]:
+    return MappingProxyType(dict(kw))
+
+
+_ANY_5321_E = (500, 501, 421)  # RFC 5321 §4.3.2: any command may get these
+
+_TABLE: tuple[CommandSpec, ...] = (
+    CommandSpec(
+        "HELO", "HELO <SP> <domain> <CRLF>",
+        "Identify the client host to the server (plain SMTP).",
+        "RFC 821 §4.1.1", Arg.DOMAIN, Origin.RFC821,
+        minimum_821=True, minimum_5321=True,
+        replies=_r(S=(250,), E=(500, 501, 504, 421)),
+        replies_5321=_r(S=(250,), E=(504, 550, 502) + _ANY_5321_E),
+        templates=("<domain>",),
+        help="Opens the session: the client names its own host and the server answers "
+             "with its name. RFC 5321 prefers EHLO but servers must still accept HELO.",
+    ),
+    CommandSpec(
+        "EHLO", "EHLO SP ( Domain / address-literal ) CRLF",
+        "Identify the client and ask for the server's extensions (ESMTP).",
+        "RFC 1869 §4; RFC 5321 §4.1.1.1", Arg.EHLO_DOMAIN, Origin.RFC1869,
+        minimum_5321=True,
+        replies=_r(S=(250,), F=(550,), E=(500, 501, 502, 504, 421, 554, 503)),
+        replies_5321=_r(S=(250,), E=(504, 550, 502) + _ANY_5321_E),
+        templates=("<domain>", "[<address-literal>]"),
+        help="Like HELO, but the server answers with a multi-line 250 listing the service "
+             "extensions it supports (SIZE, PIPELINING, STARTTLS ...). A server without "
+             "extensions answers 500; then fall back to HELO.",
+    ),
+    CommandSpec(
+        "MAIL", "MAIL <SP> FROM:<reverse-path> <CRLF>",
+        "Start a mail transaction and give the sender (reverse-path).",
+        "RFC 821 §4.1.1; RFC 5321 §4.1.1.2", Arg.REVERSE_PATH, Origin.RFC821,
+        minimum_821=True, minimum_5321=True,
+        replies=_r(S=(250,), F=(552, 451, 452), E=(500, 501, 421)),
+        replies_5321=_r(S=(250,), E=(552, 451, 452, 550, 553, 503, 455, 555) + _ANY_5321_E),
+        templates=("FROM:<",),
+        help="Clears the buffers and starts a new transaction. The reverse-path is where "
+             "errors go back to; <> (the null path) is used for bounces. ESMTP parameters "
+             "such as SIZE= or BODY= may follow the path.",
+    ),
+    CommandSpec(
+        "RCPT", "RCPT <SP> TO:<forward-path> <CRLF>",
+        "Add one recipient (forward-path) to the transaction.",
+        "RFC 821 §4.1.1; RFC 5321 §4.1.1.3", Arg.FORWARD_PATH, Origin.RFC821,
+        minimum_821=True, minimum_5321=True,
+        replies=_r(S=(250, 251), F=(550, 551, 552, 553, 450, 451, 452), E=(500, 501, 503, 421)),
+        replies_5321=_r(S=(250, 251),
+                        E=(550, 551, 552, 553, 450, 451, 452, 503, 455, 555) + _ANY_5321_E),
+        templates=("TO:<",),
+        help="Repeat once per recipient. 251 means the server will forward; 551 means the "
+             "user is elsewhere and tells you where to try.",
+    ),
+    CommandSpec(
+        "DATA", "DATA <CRLF>",
+        "Send the message; the server answers 354, then lines up to <CRLF>.<CRLF>.",
+        "RFC 821 §4.1.1; RFC 5321 §4.1.1.4", Arg.NONE, Origin.RFC821,
+        minimum_821=True, minimum_5321=True,
+        replies=_r(I=(354,), S=(250,), F=(552, 554, 451, 452), E=(500, 501, 503, 421)),
+        replies_5321=_r(I=(354,), S=(250,), E=(552, 554, 451, 452, 450, 550, 503) + _ANY_5321_E),
+        help="After 354, type the message (headers, blank line, body) and end it with a "
+             "line holding a single dot. Lines that begin with a dot are sent with the dot "
+             "doubled (transparency, RFC 821 §4.5.2).",
+    ),
+    CommandSpec(
+        "RSET", "RSET <CRLF>",
+        "Abort the current transaction and clear all buffers.",
+        "RFC 821 §4.1.1; RFC 5321 §4.1.1.5", Arg.NONE, Origin.RFC821,
+        minimum_821=True, minimum_5321=True,
+        replies=_r(S=(250,), E=(500, 501, 504, 421)),
+        replies_5321=_r(S=(250,), E=_ANY_5321_E),
+    ),
+    CommandSpec(
+        "SEND", "SEND <SP> FROM:<reverse-path> <CRLF>",
+        "Like MAIL, but deliver to the user's terminal.",
+        "RFC 821 §4.1.1", Arg.REVERSE_PATH, Origin.RFC821,
+        obsolete_5321=True, ehlo_keyword="SEND",
+        replies=_r(S=(250,), F=(552, 451, 452), E=(500, 501, 502, 421)),
+        templates=("FROM:<",),
+        help="Delivers to the terminal of a logged-in user instead of a mailbox; RCPT "
+             "fails with 450 if the user is not active. Deprecated by RFC 5321 (F.6).",
+    ),
+    CommandSpec(
+        "SOML", "SOML <SP> FROM:<reverse-path> <CRLF>",
+        "Send Or MaiL: to the terminal if the user is active, else to the mailbox.",
+        "RFC 821 §4.1.1", Arg.REVERSE_PATH, Origin.RFC821,
+        obsolete_5321=True, ehlo_keyword="SOML",
+        replies=_r(S=(250,), F=(552, 451, 452), E=(500, 501, 502, 421)),
+        templates=("FROM:<",),
+        help="Deprecated by RFC 5321 (F.6).",
+    ),
+    CommandSpec(
+        "SAML", "SAML <SP> FROM:<reverse-path> <CRLF>",
+        "Send And MaiL: to the terminal if active, and to the mailbox.",
+        "RFC 821 §4.1.1", Arg.REVERSE_PATH, Origin.RFC821,
+        obsolete_5321=True, ehlo_keyword="SAML",
+        replies=_r(S=(250,), F=(552, 451, 452), E=(500, 501, 502, 421)),
+        templates=("FROM:<",),
+        help="Deprecated by RFC 5321 (F.6).",
+    ),
+    CommandSpec(
+        "VRFY", "VRFY <SP> <string> <CRLF>",
+        "Ask the server to confirm a user name and give the full name and mailbox.",
+        "RFC 821 §4.1.1; RFC 5321 §4.1.1.6", Arg.STRING, Origin.RFC821,
+        minimum_5321=True,
+        replies=_r(S=(250, 251), F=(550, 551, 553), E=(500, 501, 502, 504, 421)),
+        replies_5321=_r(S=(250, 251, 252), E=(550, 551, 553, 502, 504) + _ANY_5321_E),
+        templates=("<user>",),
+        help="252 means the server will not verify but will try to deliver; many servers "
+             "disable VRFY to stop address harvesting.",
+    ),
+    CommandSpec(
+        "EXPN", "EXPN <SP> <string> <CRLF>",
+        "Ask the server to expand a mailing list (multi-line reply).",
+        "RFC 821 §4.1.1; RFC 5321 §4.1.1.7", Arg.STRING, Origin.RFC821,
+        ehlo_keyword="EXPN",
+        replies=_r(S=(250,), F=(550,), E=(500, 501, 502, 504, 421)),
+        replies_5321=_r(S=(250, 252), E=(550, 500, 502, 504, 501, 421)),
+        templates=("<list>",),
+    ),
+    CommandSpec(
+        "HELP", "HELP [<SP> <string>] <CRLF>",
+        "Ask for help, optionally on a topic (usually a command name).",
+        "RFC 821 §4.1.1; RFC 5321 §4.1.1.8", Arg.OPTIONAL_STRING, Origin.RFC821,
+        ehlo_keyword="HELP",
+        replies=_r(S=(211, 214), E=(500, 501, 502, 504, 421)),
+        replies_5321=_r(S=(211, 214), E=(502, 504) + _ANY_5321_E),
+        templates=("<topic>",),
+    ),
+    CommandSpec(
+        "NOOP", "NOOP <CRLF>",
+        "Do nothing; the server replies 250 OK.",
+        "RFC 821 §4.1.1; RFC 5321 §4.1.1.9", Arg.OPTIONAL_STRING, Origin.RFC821,
+        minimum_821=True, minimum_5321=True,
+        replies=_r(S=(250,), E=(500, 421)),
+        replies_5321=_r(S=(250,), E=_ANY_5321_E),
+        help="Useful to check the connection is alive. RFC 5321 allows an argument, "
+             "which the server ignores; RFC 821 allows none.",
+    ),
+    CommandSpec(
+        "QUIT", "QUIT <CRLF>",
+        "Ask the server to reply 221 and close the channel.",
+        "RFC 821 §4.1.1; RFC 5321 §4.1.1.10", Arg.NONE, Origin.RFC821,
+        minimum_821=True, minimum_5321=True,
+        replies=_r(S=(221,), E=(500,)),
+        replies_5321=_r(S=(221,), E=_ANY_5321_E),
+    ),
+    CommandSpec(
+        "TURN", "TURN <CRLF>",
+        "Swap roles: the server becomes the sender-SMTP.",
+        "RFC 821 §4.1.1", Arg.NONE, Origin.RFC821,
+        obsolete_5321=True, ehlo_keyword="TURN",
+        replies=_r(S=(250,), F=(502,), E=(500, 503)),
+        help="After 250 the server sends the mail it holds for you. Deprecated by "
+             "RFC 5321 (F.1): anyone could claim to be your host. ETRN replaced it.",
+    ),
+    CommandSpec(
+        "STARTTLS", "STARTTLS CRLF",
+        "Upgrade the connection to TLS (then EHLO again).",
+        "RFC 3207", Arg.NONE, Origin.EXTENSION, ehlo_keyword="STARTTLS",
+        replies=_r(S=(220,), E=(454, 501, 500, 421)),
+        replies_5321=_r(S=(220,), E=(454, 501) + _ANY_5321_E),
+        help="After 220 both sides start a TLS handshake; the session returns to the "
+             "initial state and the extension list may change (AUTH often appears).",
+    ),
+    CommandSpec(
+        "AUTH", "AUTH SP sasl-mech [SP initial-response] CRLF",
+        "Authenticate with a SASL mechanism (PLAIN, LOGIN, ...).",
+        "RFC 4954", Arg.AUTH, Origin.EXTENSION, ehlo_keyword="AUTH",
+        replies=_r(I=(334,), S=(235,), E=(432, 454, 500, 501, 503, 504, 530, 534, 535, 538, 421)),
+        replies_5321=_r(I=(334,), S=(235,),
+                        E=(432, 454, 500, 501, 503, 504, 530, 534, 535, 538, 421)),
+        templates=("PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2"),
+        help="Credentials travel base64-encoded, not encrypted: use it only after STARTTLS.",
+    ),
+    CommandSpec(
+        "BDAT", "BDAT SP chunk-size [ SP LAST ] CRLF",
+        "Send a chunk of exactly chunk-size octets of message (CHUNKING).",
+        "RFC 3030", Arg.BDAT, Origin.EXTENSION, ehlo_keyword="CHUNKING",
+        replies=_r(S=(250,), E=(503, 552, 554, 451, 452, 500, 501, 421)),
+        replies_5321=_r(S=(250,), E=(503, 552, 554, 451, 452) + _ANY_5321_E),
+        templates=("<size>", "<size> LAST"),
+        help="No dot-stuffing and no final dot: the size says where the chunk ends. "
+             "The last chunk carries LAST.",
+    ),
+    CommandSpec(
+        "ETRN", "ETRN SP [ \"@\" / \"#\" ] node CRLF",
+        "Ask the server to start delivering its queue for a node (replaces TURN).",
+        "RFC 1985", Arg.ETRN, Origin.EXTENSION, ehlo_keyword="ETRN",
+        replies=_r(S=(250, 251, 252, 253), E=(458, 459, 500, 501, 502, 421)),
+        replies_5321=_r(S=(250, 251, 252, 253), E=(458, 459, 502) + _ANY_5321_E),
+        templates=("<domain>", "@<domain>", "#<queue>"),
+    ),
+    CommandSpec(
+        "VERB", "VERB CRLF",
+        "sendmail: go into verbose mode (non-standard 0xy progress replies).",
+        "sendmail 8.9 srvrsmtp.c", Arg.NONE, Origin.NONSTANDARD, ehlo_keyword="VERB",
+        replies=_r(S=(250,), E=(502, 500)),
+    ),
+    CommandSpec(
+        "ONEX", "ONEX CRLF",
+        "sendmail: promise only one transaction in this session.",
+        "sendmail 8.9 srvrsmtp.c", Arg.NONE, Origin.NONSTANDARD, ehlo_keyword="ONEX",
+        replies=_r(S=(250,), E=(500,)),
+    ),
+    CommandSpec(
+        "XUSR", "XUSR CRLF",
+        "sendmail: mark this as an initial user submission (like sendmail -U).",
+        "sendmail 8.9 srvrsmtp.c", Arg.NONE, Origin.NONSTANDARD, ehlo_keyword="XUSR",
+        replies=_r(S=(250,), E=(500,)),
+    ),
+)
+
+COMMANDS: Mapping[str, CommandSpec] = MappingProxyType({c.verb: c for c in _TABLE})
+"""Every known verb, upper case, in table order."""
+
+RFC821_VERBS: tuple[str, ...] = tuple(c.verb for c in _TABLE if c.origin is Origin.RFC821)
+"""The 14 commands of RFC 821 §4.1.2, in the RFC's order."""
+
+
+def lookup(verb: str) -> CommandSpec | None:
+    """The table entry for ``verb`` (any case), or None for an unknown verb."""
+    return COMMANDS.get(verb.upper())
