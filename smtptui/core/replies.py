@@ -1,0 +1,496 @@
+"""SMTP replies and an incremental, sans-I/O reply parser.
+
+The parser turns the bytes a server sends into :class:`Reply` values, whatever the
+chunking. It never raises on server input: every deviation from RFC 5321 §4.2 (bad or
+mixed codes, bare LF, missing space, over-long lines, invalid UTF-8, control characters)
+becomes a :class:`~smtptui.core.diagnostics.Diagnostic` on the reply, because a teaching
+client must show a broken server's reply *and* say what is wrong with it.
+
+Memory is bounded: an over-long line is capped at ``max_line_length`` octets while it
+streams in (the excess is discarded, never buffered), and a reply longer than
+``max_reply_lines`` is cut and delivered; the rest of that reply is skipped.
+
+Speed: the common case -- a long multi-line reply of clean ``NNN-text<CRLF>`` lines --
+is consumed a whole chunk at a time by one compiled regular expression and one
+``bytes.split``; per-line Python code runs only for the first and last line of a reply
+and for lines that need a diagnostic.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from smtptui.core.diagnostics import Diagnostic, Severity
+
+__all__ = [
+    "MAX_REPLY_LINE",
+    "Reply",
+    "ReplyParser",
+    "parse_enhanced",
+    "parse_replies",
+]
+
+MAX_REPLY_LINE = 512
+"""RFC 5321 §4.5.3.1.5: a reply line is at most 512 octets including the code and CRLF."""
+
+# RFC 3463 §2 status-code = class "." subject "." detail; subject/detail 1*3digit, no
+# leading zeros (the RFC's words), followed by white space or the end of the text.
+_ENHANCED_RE = re.compile(r"([245])\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})(?=[ \t]|$)")
+# Any d.d.d shape, to diagnose a class that does not match the reply code.
+_ENHANCED_SHAPE_RE = re.compile(r"([0-9])\.([0-9]{1,3})\.([0-9]{1,3})(?=[ \t]|$)")
+
+# Control characters other than HT (RFC 5321 textstring = 1*(%d09 / %d32-126)).
+_CONTROL_RE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+
+# Skips the remaining continuation lines of a reply that was cut at max_reply_lines.
+# Octets allowed in reply text on the bulk path (ASCII; CR/LF and controls are not).
+_ASCII_TEXT = b"\t" + bytes(range(0x20, 0x7F))
+
+_SKIP_RE = re.compile(rb"(?:[^\n]{3}-[^\n]*\n)+")
+
+# Bulk-path patterns by (code octets, max text width): at most 1000 x a few entries.
+_FAST_CACHE: dict[tuple[bytes, int], re.Pattern[bytes]] = {}
+
+
+def parse_enhanced(text: str) -> str | None:
+    """The RFC 3463 status code at the start of ``text`` ("5.1.1"), or None."""
+    m = _ENHANCED_RE.match(text)
+    return m.group(0) if m else None
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One complete SMTP reply (all lines of a multi-line reply)."""
+
+    code: int | None
+    """The reply code; None when no usable three-digit code could be read."""
+    lines: tuple[str, ...]
+    """Text after "NNN-"/"NNN " of each line, decoded as UTF-8 (errors replaced), no CRLF."""
+    raw: bytes
+    """The exact bytes received (for a capped line: the bytes kept)."""
+    enhanced: str | None = None
+    """RFC 3463 status code at the start of the first line, if its class matches."""
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+    @property
+    def klass(self) -> int | None:
+        """The first digit of the code (what clients MUST act on, RFC 5321 §4.2.1)."""
+        return None if self.code is None else self.code // 100
+
+    @property
+    def is_multiline(self) -> bool:
+        return len(self.lines) > 1
+
+    @property
+    def is_positive(self) -> bool:
+        return self.code is not None and 200 <= self.code < 400
+
+    @property
+    def is_transient(self) -> bool:
+        return self.code is not None and 400 <= self.code < 500
+
+    @property
+    def is_permanent(self) -> bool:
+        return self.code is not None and 500 <= self.code < 600
+
+    @property
+    def has_errors(self) -> bool:
+        return any(d.severity is Severity.ERROR for d in self.diagnostics)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready view (raw bytes as latin-1 text, so every byte survives)."""
+        return {
+            "code": self.code,
+            "enhanced": self.enhanced,
+            "lines": list(self.lines),
+            "raw": self.raw.decode("latin-1"),
+            "diagnostics": [d.to_dict() for d in self.diagnostics],
+        }
+
+    @classmethod
+    def from_text(cls, text: str) -> Reply:
+        """Parse one reply written as text: lines separated by "\\n" (a CR before it is
+        optional), e.g. ``Reply.from_text("250-a\\n250 b")``.
+
+        Raises ValueError when the text is empty or holds more than one reply.
+        """
+        replies = parse_replies(_text_to_wire(text))
+        if not replies:
+            raise ValueError("no reply in the text")
+        if len(replies) > 1:
+            raise ValueError(
+                f"the text holds {len(replies)} replies, not one "
+                f"(line {len(replies[0].lines) + 1} starts a new reply)"
+            )
+        return replies[0]
+
+
+def _text_to_wire(text: str) -> bytes:
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return b"".join(
+        (line.removesuffix("\r")).encode("utf-8", "surrogateescape") + b"\r\n"
+        for line in lines
+    )
+
+
+def parse_replies(data: bytes) -> list[Reply]:
+    """Every reply in ``data`` (a complete transcript of server output), including a
+    trailing partial one."""
+    parser = ReplyParser()
+    replies = parser.feed(data)
+    last = parser.close()
+    if last is not None:
+        replies.append(last)
+    return replies
+
+
+# Diagnostic kinds: kind -> (severity, rule). Messages are built when a reply ends, so a
+# problem repeated on 100,000 lines costs one diagnostic with a count, not 100,000.
+_E, _W = Severity.ERROR, Severity.WARNING
+_KINDS: dict[str, tuple[Severity, str]] = {
+    "nocode": (_E, "RFC 5321 §4.2 Reply-line"),
+    "range": (_E, "RFC 5321 §4.2 Reply-code"),
+    "prelim": (_W, "RFC 5321 §4.2.1"),
+    "second": (_W, "RFC 5321 §4.2 Reply-code"),
+    "mixed": (_E, "RFC 5321 §4.2.1"),
+    "nospace": (_E, "RFC 5321 §4.2 Reply-line"),
+    "barelf": (_W, "RFC 5321 §2.3.8"),
+    "long": (_W, "RFC 5321 §4.5.3.1.5"),
+    "capped": (_E, "smtptui max_line_length"),
+    "control": (_W, "RFC 5321 §4.2 textstring"),
+    "nul": (_W, "RFC 5321 §4.2 textstring"),
+    "utf8": (_W, "RFC 6531 §3.7.4"),
+    "enhclass": (_W, "RFC 2034 §4; RFC 3463 §2"),
+    "cut": (_E, "smtptui max_reply_lines"),
+    "noeol": (_W, "RFC 5321 §4.2 Reply-line"),
+    "partial": (_E, "RFC 5321 §4.2.1"),
+}
+
+
+class _Issue:
+    """The first occurrence of one kind of problem in a reply, and how often it recurred."""
+
+    __slots__ = ("count", "end", "line", "message", "start")
+
+    def __init__(self, line: int, start: int, end: int, message: str) -> None:
+        self.line, self.start, self.end, self.message, self.count = line, start, end, message, 1
+
+
+class ReplyParser:
+    """Incremental reply parser: ``feed`` bytes as they arrive, get complete replies.
+
+    ``max_line_length`` caps the octets kept of one line (without its line end);
+    ``max_reply_lines`` caps the lines kept of one reply.
+    """
+
+    __slots__ = (
+        "_code",
+        "_dropped",
+        "_fast",
+        "_fast_head",
+        "_fast_sep",
+        "_fast_sep_s",
+        "_fast_width",
+        "_head",
+        "_issues",
+        "_last",
+        "_pending",
+        "_raw",
+        "_skipping",
+        "_texts",
+        "max_line_length",
+        "max_reply_lines",
+    )
+
+    def __init__(self, max_line_length: int = 8192, max_reply_lines: int = 100_000) -> None:
+        if max_line_length < 16:
+            raise ValueError("max_line_length must be at least 16")
+        if max_reply_lines < 1:
+            raise ValueError("max_reply_lines must be at least 1")
+        self.max_line_length = max_line_length
+        self.max_reply_lines = max_reply_lines
+        self._pending = b""      # the incomplete last line (at most max_line_length + 1 octets)
+        self._dropped = 0        # octets discarded from the incomplete line (0: not capping)
+        self._last = b""         # the last octet discarded (a CR may precede the LF)
+        self._skipping = False   # skipping the rest of a reply cut at max_reply_lines
+        self._reset_reply()
+
+    def _reset_reply(self) -> None:
+        self._raw: list[bytes] = []
+        self._texts: list[str] = []
+        self._code: int | None = None
+        self._head: bytes | None = None  # the first line's three code octets
+        self._issues: dict[str, _Issue] = {}
+        self._fast: re.Pattern[bytes] | None = None
+        self._fast_sep = b""
+        self._fast_sep_s = ""
+        self._fast_head = b""
+        self._fast_width = 0
+
+    @property
+    def has_partial(self) -> bool:
+        """True while part of a reply has been received but not its final line."""
+        return bool(self._texts or self._pending or self._dropped)
+
+    # -- input ----------------------------------------------------------------------------
+
+    def feed(self, data: bytes) -> list[Reply]:
+        """Consume ``data``; return the replies it completes (possibly none)."""
+        out: list[Reply] = []
+        if not data:
+            return out
+        data = bytes(data)
+        if self._dropped:
+            # Still inside an over-long line: discard up to its line end.
+            i = data.find(b"\n")
+            if i < 0:
+                self._dropped += len(data)
+                self._last = data[-1:]
+                return out
+            crlf = (data[i - 1 : i] if i else self._last) == b"\r"
+            dropped = self._dropped + i - crlf
+            line = self._pending + b"\r" if crlf else self._pending
+            self._pending, self._dropped, self._last = b"", 0, b""
+            self._take_line(line, dropped, out)
+            data = data[i + 1 :]
+        buf = self._pending + data if self._pending else data
+        end = buf.rfind(b"\n") + 1
+        if end:
+            self._lines(buf, end, out)
+            rest = buf[end:]
+        else:
+            rest = buf
+        if len(rest) > self.max_line_length + 1:
+            self._pending = rest[: self.max_line_length]
+            self._dropped = len(rest) - self.max_line_length
+            self._last = rest[-1:]
+        else:
+            self._pending = rest
+        return out
+
+    def close(self) -> Reply | None:
+        """End of input: the unfinished reply, if any, with a diagnostic; then reset."""
+        out: list[Reply] = []
+        if self._pending or self._dropped:
+            line = self._pending
+            dropped = self._dropped
+            if dropped and self._last == b"\r":
+                dropped -= 1
+            self._pending, self._dropped, self._last = b"", 0, b""
+            if not self._skipping:
+                self._issue("noeol", len(self._texts) + 1, len(line), len(line),
+                            "the last line has no line end (the connection closed)")
+            self._take_line(line, dropped, out, eol=b"")
+        self._skipping = False
+        if out:
+            return out[0]
+        if self._texts:
+            n = len(self._texts)
+            self._issue("partial", n, 0, 0,
+                        f"the connection closed in the middle of a reply ({n} line"
+                        f"{'s' if n != 1 else ''} received, no final line)")
+            return self._finish()
+        self._reset_reply()
+        return None
+
+    # -- line processing ------------------------------------------------------------------
+
+    def _lines(self, buf: bytes, end: int, out: list[Reply]) -> None:
+        """Process the complete lines in ``buf[:end]`` (``end`` follows a LF)."""
+        pos = 0
+        take = self._take_line
+        while pos < end:
+            if self._fast is not None:
+                # (A) The whole rest is clean continuation lines of this reply: bulk checks.
+                r = buf if pos == 0 and end == len(buf) else buf[pos:end]
+                last = r.rfind(b"\n", 0, len(r) - 1) + 1
+                if r.startswith(self._fast_head, last) and r.startswith(self._fast_head):
+                    k = r.count(b"\n")
+                    if (
+                        len(self._texts) + k < self.max_reply_lines
+                        and r.count(self._fast_sep) == k - 1
+                        and r.isascii()
+                        and len(r.translate(None, _ASCII_TEXT)) == 2 * k
+                    ):
+                        parts = r[4:-2].decode("ascii").split(self._fast_sep_s)
+                        if max(map(len, parts)) <= self._fast_width:
+                            self._texts.extend(parts)
+                            self._raw.append(r)
+                            return
+                # (B) A run of clean continuation lines, then per-line code.
+                m = self._fast.match(buf, pos, end)
+                if m is not None:
+                    run = buf[pos : m.end()]
+                    pos = m.end()
+                    parts = None
+                    if len(self._texts) + run.count(b"\n") < self.max_reply_lines:
+                        try:
+                            parts = run[4:-2].decode("utf-8").split(self._fast_sep_s)
+                        except UnicodeDecodeError:
+                            pass
+                    if parts is not None:
+                        self._texts.extend(parts)
+                        self._raw.append(run)
+                    else:  # invalid UTF-8 or the reply must be cut: line by line
+                        for line in run[:-1].split(b"\n"):
+                            take(line, 0, out)
+                    continue
+            elif self._skipping:
+                m = _SKIP_RE.match(buf, pos, end)
+                if m is not None:
+                    pos = m.end()
+                    continue
+            nl = buf.index(b"\n", pos)
+            take(buf[pos:nl], 0, out)
+            pos = nl + 1
+
+    def _take_line(self, line: bytes, dropped: int, out: list[Reply], eol: bytes | None = None) -> None:
+        """One line without its LF. ``dropped``: content octets already discarded."""
+        if self._skipping:
+            if line[3:4] != b"-":
+                self._skipping = False
+            return
+        n = len(self._texts) + 1
+        if eol is None:
+            if line.endswith(b"\r"):
+                content, eol = line[:-1], b"\r\n"
+            else:
+                content, eol = line, b"\n"
+                self._issue("barelf", n, len(line), len(line), "the line ends in a bare LF, not CRLF")
+        else:
+            content = line
+        size = len(content) + dropped
+        if size > MAX_REPLY_LINE - 2:
+            self._issue("long", n, MAX_REPLY_LINE - 2, len(content),
+                        f"the line is {size + 2} octets, over the {MAX_REPLY_LINE}-octet limit "
+                        f"for reply lines")
+        cap = self.max_line_length
+        if dropped or len(content) > cap:
+            self._issue("capped", n, min(cap, len(content)), min(cap, len(content)),
+                        f"the line is {size} octets; only the first {cap} were kept, "
+                        f"{size - cap} discarded")
+            content = content[:cap]
+        head = content[:3]
+        more = False
+        if len(head) == 3 and head.isdigit():
+            d0, d1 = head[0], head[1]
+            code: int | None = int(head)
+            if not 0x32 <= d0 <= 0x35:
+                if d0 == 0x31:
+                    self._issue("prelim", n, 0, 1,
+                                f"{head.decode()}: 1yz (positive preliminary) replies are RFC 821 "
+                                f"theory only; no SMTP command uses them (RFC 5321: first digit 2-5)")
+                else:
+                    code = None
+                    self._issue("range", n, 0, 1,
+                                f"{head.decode()} is not a reply code: the first digit must be "
+                                f"2-5")
+            if code is not None and d1 > 0x35:
+                self._issue("second", n, 1, 2,
+                            f"{head.decode()}: the second digit must be 0-5 (categories x0z-x5z)")
+            sep = content[3:4]
+            if sep == b"-":
+                more, text = True, content[4:]
+            elif sep == b" ":
+                text = content[4:]
+            elif not sep:
+                text = b""
+            else:
+                text = content[3:]
+                self._issue("nospace", n, 3, 4,
+                            f"no space or hyphen after the code {head.decode()} "
+                            f"(read as the last line of the reply)")
+        else:
+            code, text = None, content
+            head = None  # type: ignore[assignment]
+            self._issue("nocode", n, 0, min(3, len(content)),
+                        "the line does not start with a three-digit reply code "
+                        "(read as the last line of a reply)")
+        m = _CONTROL_RE.search(content)
+        if m is not None:
+            c = m.start()
+            if content[c] == 0:
+                self._issue("nul", n, c, c + 1, f"NUL character at column {c}")
+            else:
+                self._issue("control", n, c, c + 1,
+                            f"control character 0x{content[c]:02X} at column {c}")
+        if self._texts:
+            if head is not None and head != self._head:
+                first = self._head.decode() if self._head else "(none)"
+                this = head.decode() if head else "(none)"
+                self._issue("mixed", n, 0, 3,
+                            f"code {this} differs from the first line's {first} (kept {first})")
+        else:
+            self._code, self._head = code, head
+        try:
+            self._texts.append(text.decode("utf-8"))
+        except UnicodeDecodeError:
+            self._texts.append(text.decode("utf-8", "replace"))
+            self._issue("utf8", n, 0, len(content), "the text is not valid UTF-8 (shown with U+FFFD)")
+        self._raw.append(content + eol)
+        if not more:
+            out.append(self._finish())
+        elif len(self._texts) >= self.max_reply_lines:
+            self._issue("cut", n, 0, 0,
+                        f"the reply was cut after {n} lines; the rest of it is discarded")
+            out.append(self._finish())
+            self._skipping = True
+        elif self._fast is None and self._code is not None and self._head is not None:
+            width = min(MAX_REPLY_LINE - 2, self.max_line_length) - 4
+            key = (self._head, width)
+            pat = _FAST_CACHE.get(key)
+            if pat is None:
+                pat = re.compile(
+                    re.escape(self._head) + rb"-[\t\x20-\x7e\x80-\xff]{0,%d}\r\n" % width
+                )
+                pat = re.compile(b"(?:" + pat.pattern + b")+")
+                _FAST_CACHE[key] = pat
+            self._fast = pat
+            self._fast_sep = b"\r\n" + self._head + b"-"
+            self._fast_sep_s = self._fast_sep.decode("ascii")
+            self._fast_head = self._head + b"-"
+            self._fast_width = width
+
+    def _issue(self, kind: str, line: int, start: int, end: int, message: str) -> None:
+        issue = self._issues.get(kind)
+        if issue is None:
+            self._issues[kind] = _Issue(line, start, end, message)
+        else:
+            issue.count += 1
+
+    def _finish(self) -> Reply:
+        lines = tuple(self._texts)
+        code = self._code
+        enhanced = None
+        if code is not None:
+            m = _ENHANCED_RE.match(lines[0])
+            if m is not None and int(m.group(1)) == code // 100:
+                enhanced = m.group(0)
+            else:
+                s = _ENHANCED_SHAPE_RE.match(lines[0])
+                if s is not None and code // 100 != 3:
+                    self._issue("enhclass", 1, 4, 4 + s.end(),
+                                f"{s.group(0)} is not a valid enhanced status code for a "
+                                f"{code // 100}xx reply (class must be {code // 100}, no "
+                                f"leading zeros)")
+        diags = tuple(self._diagnostic(kind, issue) for kind, issue in self._issues.items())
+        reply = Reply(code, lines, b"".join(self._raw), enhanced, diags)
+        self._reset_reply()
+        return reply
+
+    @staticmethod
+    def _diagnostic(kind: str, issue: _Issue) -> Diagnostic:
+        severity, rule = _KINDS[kind]
+        message = f"line {issue.line}: {issue.message}"
+        if issue.count > 1:
+            more = issue.count - 1
+            message += f" (and {more} more line{'s' if more != 1 else ''})"
+        return Diagnostic(severity, issue.start, issue.end, message, rule)
