@@ -21,7 +21,8 @@ name must actually be resolved, so importing this module costs nothing. Callers
 on the headless/probe path still import ``smtptui.net.dns`` only when a target
 is a name (a host name or a mail domain), never for an IP-address target.
 
-Servers: ``nameserver=(ip, port)`` uses exactly that server (the system
+Servers: ``nameserver=(ip, port)`` (or its text form, "127.0.0.1:5353", see
+:func:`parse_nameserver`) uses exactly that server (the system
 configuration is not read at all: tests and ``--resolver`` rely on this);
 ``None`` uses the system configuration (/etc/resolv.conf). Addresses are
 returned IPv4 first, then IPv6; ``family`` (``socket.AF_INET``/``AF_INET6``/0)
@@ -35,9 +36,8 @@ import ipaddress
 import math
 import random
 import socket
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover - typing only, keeps the import lazy
     import dns.name
@@ -63,9 +63,6 @@ _MAX_PARALLEL = 32
 # Per-attempt UDP wait; the caller's ``timeout`` is the deadline for the whole
 # lookup, so a lost datagram is retried within it.
 _ATTEMPT_TIMEOUT = 2.0
-
-_T = TypeVar("_T")
-
 
 class DNSFailure(Exception):
     """A lookup failed; ``str()`` is one line naming the name and the reason."""
@@ -145,6 +142,16 @@ def parse_nameserver(text: str) -> tuple[str, int]:
     return str(ip), port
 
 
+def _check_nameserver(nameserver: tuple[str, int] | str) -> tuple[str, int]:
+    """A ``(ip, port)`` pair as the functions accept it; a string goes through parse_nameserver."""
+    if isinstance(nameserver, str):
+        return parse_nameserver(nameserver)
+    ip, port = nameserver
+    if _ip(str(ip)) is None or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise ValueError(f"nameserver must be (IP address, port 1-65535), not {nameserver!r}")
+    return str(ip), port
+
+
 def _hostport(ip: str, port: int) -> str:
     return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
 
@@ -192,6 +199,19 @@ def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     return ip
 
 
+def _address_literal(domain: str) -> str | None:
+    """The IP inside an RFC 5321 address literal ("[192.0.2.1]", "[IPv6:::1]"), else None."""
+    t = domain.strip()
+    if not (t.startswith("[") and t.endswith("]")):
+        return None
+    inner = t[1:-1]
+    if inner[:5].lower() == "ipv6:":
+        inner = inner[5:]
+    if _ip(inner) is None:
+        raise DNSFailure(f"{_display(domain)}: not a valid address literal")
+    return inner
+
+
 def _display(text: str) -> str:
     """The name as the user wrote it (trailing dot dropped), if it is safe to print."""
     t = text.strip().rstrip(".")
@@ -232,7 +252,7 @@ def _canonical(text: str) -> str:
 class _Lookup:
     """One configured resolver plus what error messages need to say about it."""
 
-    def __init__(self, nameserver: tuple[str, int] | None, timeout: float) -> None:
+    def __init__(self, nameserver: tuple[str, int] | str | None, timeout: float) -> None:
         import dns.asyncresolver
         import dns.resolver
 
@@ -247,7 +267,7 @@ class _Lookup:
                 ) from None
             servers = [self._server_text(str(ns), resolver.port) for ns in resolver.nameservers]
         else:
-            ip, port = nameserver
+            ip, port = _check_nameserver(nameserver)
             resolver = dns.asyncresolver.Resolver(configure=False)
             resolver.nameservers = [ip]
             resolver.port = port
@@ -271,10 +291,6 @@ class _Lookup:
             return _hostport(server, default_port)
         return server
 
-    async def limited(self, make: Callable[[], Awaitable[_T]]) -> _T:
-        async with self._limit:
-            return await make()
-
     async def query(self, name: dns.name.Name, rdtype: str, shown: str) -> list[Any]:
         """The answer's rdata; [] when the name exists without such records.
 
@@ -284,11 +300,10 @@ class _Lookup:
         import dns.resolver
 
         try:
-            answer = await self.limited(
-                lambda: self.resolver.resolve(
+            async with self._limit:
+                answer = await self.resolver.resolve(
                     name, rdtype, search=False, raise_on_no_answer=False
                 )
-            )
         except dns.resolver.NXDOMAIN:
             raise NoSuchDomain(f"{shown}: does not exist (NXDOMAIN)") from None
         except dns.exception.Timeout:
@@ -367,7 +382,7 @@ async def _addresses(
 async def resolve_addresses(
     host: str,
     *,
-    nameserver: tuple[str, int] | None = None,
+    nameserver: tuple[str, int] | str | None = None,
     timeout: float = 5.0,
     family: int = 0,
 ) -> list[str]:
@@ -394,7 +409,7 @@ async def resolve_addresses(
 async def resolve_mx(
     domain: str,
     *,
-    nameserver: tuple[str, int] | None = None,
+    nameserver: tuple[str, int] | str | None = None,
     timeout: float = 5.0,
     family: int = 0,
     rng: random.Random | None = None,
@@ -407,10 +422,19 @@ async def resolve_mx(
     (the domain's own addresses, preference None). Raises NullMX for a null MX
     (RFC 7505), NoSuchDomain for NXDOMAIN, DNSFailure for the rest -- including
     "no MX and no address records".
+
+    An address-literal domain (``[192.0.2.1]``, ``[IPv6:2001:db8::1]``, RFC 5321
+    §4.1.3) needs no DNS: it is its own exchanger. ``timeout`` bounds each
+    query; the MX query and the (concurrent) address queries run one after the
+    other, so the worst case is about twice ``timeout``.
     """
     import dns.name
 
     _check_family(family)
+    literal = _address_literal(domain)
+    if literal is not None:
+        found = await resolve_addresses(literal, family=family)
+        return [MXHost(found[0], None, tuple(found))]
     name = _to_name(domain)
     shown = _display(domain)
     lk = _Lookup(nameserver, timeout)
@@ -482,7 +506,7 @@ def _parse_address(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Addres
 
 
 async def reverse_names(
-    address: str, *, nameserver: tuple[str, int] | None = None, timeout: float = 5.0
+    address: str, *, nameserver: tuple[str, int] | str | None = None, timeout: float = 5.0
 ) -> list[str]:
     """PTR names of ``address`` (no trailing dot); [] when there is no PTR.
 
@@ -496,7 +520,7 @@ async def ptr_check(
     address: str,
     banner_host: str | None,
     *,
-    nameserver: tuple[str, int] | None = None,
+    nameserver: tuple[str, int] | str | None = None,
     timeout: float = 5.0,
 ) -> dict[str, Any]:
     """PTR names of ``address`` and whether they confirm the banner host (FCrDNS).

@@ -148,3 +148,31 @@ async def test_bad_arguments_are_value_errors(ns: tuple[str, int]) -> None:
         await resolve_mx("mx.test", nameserver=ns, family=99)
     with pytest.raises(ValueError, match="timeout"):
         await resolve_mx("mx.test", nameserver=ns, timeout=0)
+
+
+@pytest.mark.parametrize(
+    ("domain", "expected"),
+    [
+        ("[127.0.0.1]", [MXHost("127.0.0.1", None, ("127.0.0.1",))]),
+        ("[IPv6:::1]", [MXHost("::1", None, ("::1",))]),
+        ("[ipv6:0:0::1]", [MXHost("::1", None, ("::1",))]),
+    ],
+)
+async def test_address_literal_domain_is_its_own_exchanger(
+    silent_ns: tuple[str, int], domain: str, expected: list[MXHost]
+) -> None:
+    # RFC 5321 4.1.3: no DNS involved (the silent server would time out)
+    assert await resolve_mx(domain, nameserver=silent_ns) == expected
+
+
+async def test_bad_address_literal(silent_ns: tuple[str, int]) -> None:
+    with pytest.raises(DNSFailure) as info:
+        await resolve_mx("[999.1.1.1]", nameserver=silent_ns)
+    assert str(info.value) == "[999.1.1.1]: not a valid address literal"
+    with pytest.raises(NoAddress):
+        await resolve_mx("[IPv6:::1]", nameserver=silent_ns, family=socket.AF_INET)
+
+
+async def test_nameserver_may_be_given_as_text(dnsmasq) -> None:
+    hosts = await resolve_mx("amx.test", nameserver=dnsmasq.resolver_arg)
+    assert hosts == [MXHost("amx.test", None, ("127.0.0.1",))]

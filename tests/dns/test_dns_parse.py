@@ -76,3 +76,11 @@ def test_importing_the_module_does_not_load_dnspython() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert out.stdout.strip() == "[]"
+
+
+async def test_lookups_check_the_nameserver_argument() -> None:
+    from smtptui.net.dns import resolve_mx
+
+    for bad in [("localhost", 53), ("127.0.0.1", 0), ("127.0.0.1", "53"), "ns.example:53"]:
+        with pytest.raises(ValueError):
+            await resolve_mx("mx.test", nameserver=bad, timeout=0.1)  # type: ignore[arg-type]
