@@ -512,7 +512,7 @@ def _not_a_code(token: str) -> ValueError:
     return ValueError(f"'{token}' is not a reply code (three digits, first 2-5)")
 
 
-_LINE_START = re.compile(r"^[0-9]{3}(?:[ \-]|$)")
+_LINE_START = re.compile(r"^[0-9]{3}(?![0-9])")
 
 
 def explain(reply: Reply | int | str) -> Explanation:
@@ -579,8 +579,7 @@ def _explain_code(code: int, given: Reply | None) -> Explanation:
     digits = (
         f"{first} = {klass.label}: {klass.meaning}",
         f"{second} = {cat_name}: {cat_meaning}",
-        f"{third} = the particular reply within the category"
-        + (f" ({info.meaning[:1].lower()}{info.meaning[1:].rstrip('.')})" if info else ""),
+        f"{third} = the particular reply within the category",
     )
     enh = enh_meaning = enh_class = enh_subject = enh_detail = None
     if given is not None and given.enhanced:

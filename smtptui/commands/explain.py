@@ -1,0 +1,184 @@
+"""``smtptui explain``: what a reply code, reply line or enhanced status code means.
+
+    smtptui explain 354
+    smtptui explain '550 5.1.1 User unknown'
+    smtptui explain '250-mail.example.org\\n250 SIZE 1000'   (real or written "\\n")
+    smtptui explain 5.7.1
+    smtptui explain - < transcript-of-server-replies.txt
+
+Prints the class, the meaning and RFC of the code, its digit-by-digit reading and the
+enhanced code's class / subject / detail. Exit 0 for a known code or one that can be read
+by its first digit, 1 when the input is not a reply code; argparse exits 2 on usage
+errors.
+
+Headless: imports only the sans-I/O core (no textual, prompt_toolkit or rich).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+from typing import TextIO
+
+from smtptui.core.codes import EnhancedInfo, Explanation, explain, explain_enhanced
+from smtptui.core.diagnostics import Diagnostic
+from smtptui.core.replies import parse_replies
+
+_STYLE = {"success": "\x1b[1;32m", "info": "\x1b[1;36m", "warning": "\x1b[1;33m",
+          "error": "\x1b[1;31m"}
+_BOLD = "\x1b[1m"
+_DIM = "\x1b[2m"
+_RESET = "\x1b[0m"
+
+_MAX_SHOWN = 12
+_ENHANCED_ONLY = re.compile(r"^\d\.\d{1,3}\.\d{1,3}$")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "reply", metavar="CODE|REPLY", nargs="+",
+        help="a reply code (354), a reply line ('550 5.1.1 User unknown'; several words "
+             "are joined with one space), a multi-line reply with \\n between lines, an "
+             "enhanced status code (5.1.1), or '-' to read server replies from standard input",
+    )
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON object per reply instead of text")
+
+
+def use_colour(stream: TextIO) -> bool:
+    """ANSI colour only on a terminal, and never when NO_COLOR is set (no-color.org)."""
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+class _Painter:
+    def __init__(self, on: bool) -> None:
+        self.on = on
+
+    def __call__(self, text: str, style: str) -> str:
+        return f"{style}{text}{_RESET}" if self.on and text else text
+
+
+def _input_text(words: list[str]) -> str:
+    if words == ["-"]:
+        return sys.stdin.read()
+    text = " ".join(words)
+    if "\n" not in text and "\\n" in text:
+        text = text.replace("\\r\\n", "\n").replace("\\n", "\n")
+    return text
+
+
+def run(args: argparse.Namespace) -> int:
+    out = sys.stdout
+    paint = _Painter(use_colour(out))
+    text = _input_text(args.reply).strip("\r\n")
+    stripped = text.strip()
+    if not stripped:
+        print("explain: no reply code or reply line given", file=sys.stderr)
+        return 1
+    try:
+        if _ENHANCED_ONLY.match(stripped):
+            info = explain_enhanced(stripped)
+            if args.json:
+                out.write(json.dumps(_enhanced_dict(info), ensure_ascii=False) + "\n")
+            else:
+                out.write(_render_enhanced_only(info, paint))
+            return 0
+        if "\n" in stripped:
+            # Several lines: one or more replies (e.g. pasted from a session).
+            wire = b"".join(line.rstrip("\r").encode("utf-8", "surrogateescape") + b"\r\n"
+                            for line in stripped.split("\n") if line.strip())
+            explanations = [explain(r) for r in parse_replies(wire)]
+        else:
+            explanations = [explain(stripped)]
+    except ValueError as exc:
+        print(f"explain: {exc}", file=sys.stderr)
+        return 1
+    for i, e in enumerate(explanations):
+        if args.json:
+            out.write(json.dumps(e.to_dict(), ensure_ascii=False) + "\n")
+        else:
+            if i:
+                out.write("\n")
+            out.write(render(e, paint))
+    return 0
+
+
+def _enhanced_dict(info: EnhancedInfo) -> dict[str, object]:
+    return {
+        "enhanced": info.code, "meaning": info.meaning, "class_meaning": info.class_meaning,
+        "subject_meaning": info.subject_meaning, "detail_meaning": info.detail_meaning,
+        "rfc": info.rfc, "known": info.known,
+        "diagnostics": [d.to_dict() for d in info.diagnostics],
+    }
+
+
+def _row(label: str, value: str, paint: _Painter) -> str:
+    lines = value.split("\n")
+    head = f"  {paint(f'{label:<11}', _DIM)}{lines[0]}\n"
+    return head + "".join(f"  {'':<11}{line}\n" for line in lines[1:])
+
+
+def _diag_lines(diags: tuple[Diagnostic, ...], paint: _Painter) -> str:
+    out = []
+    for d in diags:
+        style = _STYLE["error"] if d.is_error else _STYLE["warning"]
+        rule = f" [{d.rule}]" if d.rule else ""
+        out.append(f"  {paint(str(d.severity) + ':', style)} {d.message}{paint(rule, _DIM)}\n")
+    return "".join(out)
+
+
+def render(e: Explanation, paint: _Painter | None = None) -> str:
+    """The human-readable explanation (colour codes only if ``paint`` is on)."""
+    paint = paint or _Painter(False)
+    style = _STYLE[e.style]
+    if e.reply is not None:
+        shown = e.reply.lines[:_MAX_SHOWN]
+        header = "\n".join(
+            paint(str(e.code), style) + ("-" if i < len(e.reply.lines) - 1 else " ") + line
+            for i, line in enumerate(shown)
+        )
+        if len(e.reply.lines) > _MAX_SHOWN:
+            header += "\n" + paint(f"... {len(e.reply.lines) - _MAX_SHOWN} more lines", _DIM)
+    else:
+        header = paint(str(e.code), style) + (f" {e.rfc_text}" if e.rfc_text else "")
+    parts = [header + "\n"]
+    parts.append(_row("class", paint(f"{e.code // 100}yz {e.reply_class.label}", style)
+                      + f": {e.reply_class.meaning}", paint))
+    parts.append(_row("meaning", e.meaning, paint))
+    parts.append(_row("RFC", e.rfc, paint))
+    if e.rfc_text and e.reply is not None:
+        parts.append(_row("RFC text", e.rfc_text, paint))
+    parts.append(_row("digits", "\n".join(e.digits), paint))
+    if e.commands:
+        parts.append(_row("replies to", " ".join(e.commands), paint))
+    if e.notes:
+        parts.append(_row("notes", e.notes, paint))
+    if e.enhanced:
+        cls, subject, detail = e.enhanced.split(".")
+        parts.append(_row("enhanced", f"{e.enhanced} {e.enhanced_meaning}", paint))
+        parts.append(_row("", f"class   {cls} = {e.enhanced_class_meaning}", paint))
+        parts.append(_row("", f"subject {subject} = {e.enhanced_subject_meaning}", paint))
+        parts.append(_row("", f"detail  {detail} = "
+                              + (e.enhanced_detail or "not enumerated: read the subject "
+                                                      "(RFC 3463 §2)"), paint))
+    parts.append(_diag_lines(e.diagnostics, paint))
+    return "".join(parts)
+
+
+def _render_enhanced_only(info: EnhancedInfo, paint: _Painter) -> str:
+    klass, subject, detail = info.code.split(".")
+    style = {"2": _STYLE["success"], "4": _STYLE["warning"]}.get(klass, _STYLE["error"])
+    parts = [paint(info.code, style) + f" {info.meaning}\n"]
+    parts.append(_row("class", f"{klass} = {info.class_meaning}", paint))
+    parts.append(_row("subject", f"{subject} = {info.subject_meaning}", paint))
+    parts.append(_row("detail", f"{detail} = " + (info.detail_meaning or
+                                                   "not enumerated: read the subject"), paint))
+    parts.append(_row("RFC", info.rfc, paint))
+    parts.append(_diag_lines(info.diagnostics, paint))
+    return "".join(parts)
