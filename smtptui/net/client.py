@@ -1,0 +1,761 @@
+"""The asyncio SMTP client: streams in and out, the sans-I/O core in the middle.
+
+The client owns sockets, deadlines and TLS; everything about the protocol -- parsing
+replies, tracking the session state, parsing EHLO, dot-stuffing -- is the core's. Every
+byte sent or received becomes a :class:`~smtptui.core.transcript.Entry` (with a
+monotonic timestamp, and for a reply its latency since the command it answers), so the
+transcript is the complete record of the session whatever front end shows it.
+
+Failure model: every failure raises an :class:`~smtptui.net.errors.SMTPClientError`
+whose text is ``"step: reason"``; nothing here prints. Each timeout is a deadline for
+the whole step, so a server that drips one byte a second still times out. What a server
+can make us hold is bounded: reads are capped per call, reply lines and reply length are
+capped by the core's parser, and a reply over those caps is a ProtocolViolation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import ssl
+import time
+from collections import deque
+from collections.abc import AsyncIterable, Iterable, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TYPE_CHECKING, Self
+
+from smtptui.core.data import DotStuffer
+from smtptui.core.replies import Reply, ReplyParser
+from smtptui.core.state import SessionTracker, State
+from smtptui.core.transcript import Direction, Entry, Transcript
+from smtptui.net.errors import (
+    ConnectError,
+    ProtocolViolation,
+    ServerClosed,
+    SMTPClientError,
+    StepTimeout,
+    TLSFailure,
+    printable,
+)
+from smtptui.net.targets import format_host_port
+from smtptui.net.tls import (
+    TLSInfo,
+    TLSMode,
+    cert_summary,
+    is_insecure,
+    make_tls_context,
+    unverified_context,
+    verify_reason,
+)
+
+if TYPE_CHECKING:
+    from smtptui.core.ehlo import Capabilities
+
+__all__ = [
+    "DataStats",
+    "SMTPClient",
+    "TLSInfo",
+    "Timeouts",
+    "make_tls_context",
+]
+
+READ_SIZE = 64 * 1024
+"""Octets asked of the socket per read: what one read can add to memory."""
+MAX_LINE_LENGTH = 8192
+"""Reply line cap (16 x the RFC 5321 limit of 512, for lenient real-world servers)."""
+MAX_REPLY_LINES = 1000
+"""Lines kept of one reply: with MAX_LINE_LENGTH, at most ~8 MB for a hostile reply."""
+DATA_TRANSCRIPT_LIMIT = 64 * 1024
+"""Message octets kept in the transcript per DATA; the rest is counted, not kept."""
+CLOSE_TIMEOUT = 1.0
+"""How long close() waits for an orderly shutdown (TLS close_notify) before aborting."""
+
+# Diagnostic rules of the core's ReplyParser that mean "over our memory caps".
+_CAP_RULES = ("smtptui max_line_length", "smtptui max_reply_lines")
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Deadlines in seconds, each for a whole step (RFC 5321 §4.5.3.2 has longer ones)."""
+
+    connect: float = 10.0
+    """TCP connect (per address tried) and the TLS handshake."""
+    greeting: float = 30.0
+    reply: float = 60.0
+    """Each reply to a command, and sending a command line."""
+    data: float = 600.0
+    """DATA: each block of message data written, and the final reply after the dot."""
+
+
+@dataclass(frozen=True, slots=True)
+class DataStats:
+    """What :meth:`SMTPClient.send_data` sent (from the core's DotStuffer report)."""
+
+    octets: int
+    """Message size as RFC 1870 counts it (normalised CRLF, no stuffing, no end marker)."""
+    wire_octets: int
+    bare_cr: int
+    bare_lf: int
+    eight_bit: bool
+    long_lines: int
+
+
+def _format_seconds(value: float) -> str:
+    return f"{value:.1f}" if round(value, 1) == value else f"{value:g}"
+
+
+def _os_reason(exc: OSError) -> str:
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, ConnectionResetError):
+        return "connection reset by peer"
+    if isinstance(exc, ConnectionAbortedError):
+        return "connection aborted"
+    if isinstance(exc, BrokenPipeError):
+        return "broken pipe (the server closed the connection)"
+    text = exc.strerror or str(exc) or type(exc).__name__
+    return text[:1].lower() + text[1:] if text[1:2].islower() else text
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
+
+
+def _family_of(address: str) -> int:
+    return socket.AF_INET6 if ":" in address else socket.AF_INET
+
+
+class _VerifyFailed(Exception):
+    """Internal: the verified handshake failed on the certificate; reason attached."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _DataCapture:
+    """Keeps the first DATA_TRANSCRIPT_LIMIT octets of message data as transcript
+    entries cut at line ends, so an export shows whole ``C:`` lines."""
+
+    __slots__ = ("_client", "_held", "kept", "skipped")
+
+    def __init__(self, client: SMTPClient) -> None:
+        self._client = client
+        self._held = b""
+        self.kept = 0
+        self.skipped = 0
+
+    def add(self, wire: bytes) -> None:
+        if not wire:
+            return
+        room = DATA_TRANSCRIPT_LIMIT - self.kept
+        if room <= 0:
+            self.skipped += len(wire)
+            return
+        part = wire[:room]
+        self.skipped += len(wire) - len(part)
+        self.kept += len(part)
+        data = self._held + part
+        cut = data.rfind(b"\n") + 1
+        if self.kept >= DATA_TRANSCRIPT_LIMIT:
+            cut = len(data)
+        if cut:
+            self._client._record_sent(data[:cut])
+        self._held = data[cut:]
+
+    def flush(self) -> None:
+        if self._held:
+            self._client._record_sent(self._held)
+            self._held = b""
+
+
+class SMTPClient:
+    """One SMTP connection. Make it with :meth:`connect`; always :meth:`close` it
+    (or use ``async with``).
+
+    Attributes: ``transcript`` (core Transcript), ``tracker`` (core SessionTracker; it is
+    replaced when an insecure STARTTLS fallback reconnects, so read it from the client
+    each time), ``capabilities`` (from the last EHLO), ``tls`` (TLSInfo once TLS is up),
+    ``peer`` (address, port), ``host``, ``port``, ``last_data`` (DataStats).
+    """
+
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        *,
+        host: str,
+        port: int,
+        peer: tuple[str, int],
+        server_hostname: str,
+        ssl_context: ssl.SSLContext | None,
+        timeouts: Timeouts,
+        transcript: Transcript,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.peer = peer
+        self.server_hostname = server_hostname
+        self.ssl_context = ssl_context
+        self.timeouts = timeouts
+        self.transcript = transcript
+        self.tracker = SessionTracker()
+        self.tls: TLSInfo | None = None
+        self.last_data: DataStats | None = None
+        self._reader: asyncio.StreamReader | None = reader
+        self._writer: asyncio.StreamWriter | None = writer
+        self._parser = ReplyParser(MAX_LINE_LENGTH, MAX_REPLY_LINES)
+        self._replies: deque[Reply] = deque()
+        self._awaiting: deque[float] = deque()   # send times of commands still unanswered
+        self._eof = False
+        self._hello_line: str | None = None       # replayed by the insecure STARTTLS fallback
+        self._last_verb = "command"
+
+    # -- connecting -------------------------------------------------------------------------
+
+    @classmethod
+    async def connect(
+        cls,
+        host: str,
+        port: int,
+        *,
+        implicit_tls: bool = False,
+        server_hostname: str | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        timeouts: Timeouts = Timeouts(),
+        family: int = 0,
+        addresses: Sequence[str] | None = None,
+        transcript: Transcript | None = None,
+    ) -> SMTPClient:
+        """Connect to ``host`` (trying each of its addresses in turn) and, for implicit
+        TLS, complete the handshake. The greeting is left for :meth:`read_greeting`.
+
+        ``addresses``: already resolved addresses to try instead of resolving ``host``;
+        ``family``: 0, ``socket.AF_INET`` or ``socket.AF_INET6`` (``-4``/``-6``).
+        ``server_hostname`` (SNI and certificate check) defaults to ``host``.
+        """
+        transcript = transcript if transcript is not None else Transcript()
+        hostname = server_hostname or host.split("%", 1)[0]
+        candidates = await _candidate_addresses(host, port, family, addresses, timeouts.connect)
+        failures: list[str] = []
+        timed_out = 0
+        for address in candidates:
+            where = format_host_port(address, port)
+            try:
+                async with asyncio.timeout(timeouts.connect):
+                    reader, writer = await asyncio.open_connection(
+                        address, port, limit=READ_SIZE, family=_family_of(address))
+            except TimeoutError:
+                timed_out += 1
+                reason = f"timed out after {_format_seconds(timeouts.connect)} s"
+            except OSError as exc:
+                reason = _os_reason(exc)
+            else:
+                sock = writer.get_extra_info("peername") or (address, port)
+                client = cls(
+                    reader, writer, host=host, port=port, peer=(str(sock[0]), int(sock[1])),
+                    server_hostname=hostname, ssl_context=ssl_context, timeouts=timeouts,
+                    transcript=transcript,
+                )
+                client._note(f"connected to {where}")
+                if implicit_tls:
+                    try:
+                        await client._secure("tls", hostname)
+                    except BaseException:
+                        await client.close()
+                        raise
+                client._awaiting.append(time.monotonic())  # the greeting answers the connect
+                return client
+            failures.append(f"{reason} ({where})")
+            _note_to(transcript, f"connect to {where} failed: {reason}")
+        if timed_out == len(candidates):
+            raise StepTimeout("connect", "; ".join(failures))
+        raise ConnectError("connect", "; ".join(failures))
+
+    # -- properties -------------------------------------------------------------------------
+
+    @property
+    def capabilities(self) -> Capabilities | None:
+        """The capabilities of the last successful EHLO (None before, after HELO, and
+        after STARTTLS until the next EHLO: RFC 3207 §4.2)."""
+        return self.tracker.capabilities
+
+    @property
+    def closed(self) -> bool:
+        return self._writer is None
+
+    @property
+    def state(self) -> State:
+        return self.tracker.state
+
+    # -- replies ----------------------------------------------------------------------------
+
+    async def read_greeting(self) -> Reply:
+        """The server's opening reply (220, or 554 "no service"), within the greeting
+        deadline. Garbage instead of a reply is a ProtocolViolation."""
+        return await self.read_reply("greeting", self.timeouts.greeting)
+
+    async def read_reply(self, step: str, timeout: float | None = None) -> Reply:
+        """The next reply, within ``timeout`` (default: the reply deadline) for the whole
+        reply. Raises StepTimeout, ServerClosed or ProtocolViolation (no reply code, or a
+        reply over the size caps -- the reply is still in the transcript)."""
+        if timeout is None:
+            timeout = self.timeouts.reply
+        if not self._replies:
+            try:
+                async with asyncio.timeout(timeout):
+                    while not self._replies:
+                        await self._receive(step)
+            except TimeoutError:
+                reason = f"timed out after {_format_seconds(timeout)} s waiting for the server"
+                if self._parser.has_partial:
+                    reason += " (a reply had started but was not finished)"
+                self._note(f"{step}: {reason}")
+                raise StepTimeout(step, reason) from None
+        reply = self._replies.popleft()
+        self._check(step, reply)
+        self.tracker.reply_received(reply)
+        return reply
+
+    async def _receive(self, step: str) -> None:
+        """One read from the socket into the parser (at most READ_SIZE octets)."""
+        if self._eof or self._reader is None:
+            raise ServerClosed(step, "the connection is closed")
+        try:
+            data = await self._reader.read(READ_SIZE)
+        except ssl.SSLError as exc:
+            self._eof = True
+            raise ServerClosed(step, f"TLS error: {exc.reason or exc}") from None
+        except OSError as exc:
+            self._eof = True
+            self._note(f"{step}: {_os_reason(exc)}")
+            raise ServerClosed(step, _os_reason(exc)) from None
+        if not data:
+            self._eof = True
+            partial = self._parser.close()
+            if partial is not None:
+                self._record_reply(partial)
+                if partial.code is not None:
+                    return  # e.g. "421 bye" without CRLF: deliver it; the next read fails
+                self._note(f"{step}: the server closed the connection mid-reply")
+                raise ServerClosed(
+                    step, f"server closed the connection in the middle of a reply: "
+                          f"{printable(partial.raw)}")
+            self._note(f"{step}: the server closed the connection")
+            raise ServerClosed(step, "server closed the connection")
+        for reply in self._parser.feed(data):
+            self._record_reply(reply)
+
+    def _record_reply(self, reply: Reply) -> None:
+        now = time.monotonic()
+        latency = now - self._awaiting.popleft() if self._awaiting else None
+        self.transcript.append(Entry(
+            Direction.SERVER, now, reply.raw, reply.text, reply=reply,
+            diagnostics=reply.diagnostics, latency=latency,
+        ))
+        self._replies.append(reply)
+
+    @staticmethod
+    def _check(step: str, reply: Reply) -> None:
+        if reply.code is None:
+            raise ProtocolViolation(step, f"not an SMTP reply: {printable(reply.raw)}")
+        for diag in reply.diagnostics:
+            if diag.rule in _CAP_RULES:
+                raise ProtocolViolation(step, f"reply over the size limit: {diag.message}")
+
+    # -- commands ---------------------------------------------------------------------------
+
+    async def send_line(self, line: str, *, secret: bool = False) -> None:
+        """Send one line (CRLF added). In the DATA state (after 354) lines are message
+        text, sent as given, and a line "." ends the message."""
+        if "\r" in line or "\n" in line:
+            raise ValueError("a command line cannot contain CR or LF")
+        data = line.encode("utf-8", "surrogateescape") + b"\r\n"
+        in_data = self.tracker.sending_data
+        if in_data:
+            step = "message data"
+        elif secret:
+            step = self._last_verb
+        else:
+            step = line.split(" ", 1)[0].upper() or "command"
+            self._last_verb = step
+            if step in ("EHLO", "HELO", "LHLO"):
+                self._hello_line = line
+        self._write(data, line, secret=secret)
+        self.tracker.command_sent(line)  # in DATA, "." is the end of data for the tracker
+        if not in_data or line == ".":
+            self._awaiting.append(time.monotonic())
+        await self._drain(step, self.timeouts.data if in_data else self.timeouts.reply)
+
+    async def command(self, line: str, *, secret: bool = False, step: str | None = None) -> Reply:
+        """Send ``line`` and read its reply. ``step`` names it in errors (default: the
+        verb; for a secret line, the verb of the last command, e.g. AUTH). The line "."
+        in the DATA state ends the message: its reply gets the DATA deadline."""
+        in_data = self.tracker.sending_data
+        await self.send_line(line, secret=secret)
+        if in_data:
+            return await self.read_reply(step or "end of data", self.timeouts.data)
+        return await self.read_reply(step or self._last_verb)
+
+    async def ehlo(self, name: str) -> Reply:
+        """EHLO; on 250 ``capabilities`` holds the parsed extensions."""
+        return await self.command(f"EHLO {name}")
+
+    async def helo(self, name: str) -> Reply:
+        return await self.command(f"HELO {name}")
+
+    async def starttls(self, server_hostname: str | None = None) -> Reply:
+        """STARTTLS (RFC 3207); on 220 the TLS handshake follows and ``tls`` is set.
+
+        Capabilities are discarded: send EHLO again. Raises TLSFailure when the
+        handshake or verification fails (the connection is then closed).
+        """
+        reply = await self.command("STARTTLS")
+        if reply.code != 220:
+            return reply
+        if self._replies or self._parser.has_partial or _buffered(self._reader):
+            # Anything the server sent after its 220 and before the handshake would be
+            # read as if it came over TLS (CVE-2011-0411-style injection): refuse.
+            self._note("STARTTLS: data after the 220 reply, before the TLS handshake")
+            await self.close()
+            raise ProtocolViolation(
+                "starttls", "the server sent data after its 220 reply, before the TLS "
+                            "handshake (possible injection); connection closed")
+        await self._secure("starttls", server_hostname or self.server_hostname)
+        return reply
+
+    async def send_data(self, chunks: Iterable[bytes] | AsyncIterable[bytes]) -> Reply:
+        """After a 354 to DATA: stream ``chunks`` through the core's DotStuffer (never
+        holding the whole message), send the end marker, read the final reply within
+        the DATA deadline. ``last_data`` reports what was sent."""
+        if not self.tracker.sending_data:
+            raise RuntimeError("send_data() needs a 354 reply to DATA first")
+        stuffer = DotStuffer()
+        capture = _DataCapture(self)
+        try:
+            if isinstance(chunks, AsyncIterable):
+                async for chunk in chunks:
+                    await self._send_data_block(stuffer.feed(chunk), capture)
+            else:
+                for chunk in chunks:
+                    await self._send_data_block(stuffer.feed(chunk), capture)
+            tail = stuffer.finish()
+            body, marker = tail[:-3], tail[-3:]
+            await self._send_data_block(body, capture)
+            capture.flush()
+            if capture.skipped:
+                self._note(f"{capture.skipped} more octets of message data sent "
+                           f"(not kept in the transcript)")
+            self._write(marker, ".")
+            self.tracker.data_finished()
+            self._awaiting.append(time.monotonic())
+            await self._drain("end of data", self.timeouts.data)
+        except ServerClosed:
+            # The server may have said why before it hung up (552 too big, 554 ...).
+            capture.flush()
+            reply = self._salvage_reply()
+            await self.close()
+            if reply is None:
+                raise
+            return reply
+        finally:
+            self.last_data = DataStats(
+                stuffer.octets, stuffer.wire_octets, stuffer.bare_cr, stuffer.bare_lf,
+                stuffer.eight_bit, stuffer.long_lines)
+        self._note_data_report(stuffer)
+        return await self.read_reply("end of data", self.timeouts.data)
+
+    def _salvage_reply(self) -> Reply | None:
+        """A reply the server sent before the connection broke, if one was received
+        (the stream refuses reads after a reset, so take its buffer directly)."""
+        buffer = getattr(self._reader, "_buffer", None)
+        if buffer:
+            for reply in self._parser.feed(bytes(buffer)):
+                self._record_reply(reply)
+            buffer.clear()
+        if not self._replies:
+            return None
+        reply = self._replies.popleft()
+        if reply.code is None:
+            return None
+        self.tracker.reply_received(reply)
+        return reply
+
+    async def _send_data_block(self, wire: bytes, capture: _DataCapture) -> None:
+        if not wire:
+            return
+        capture.add(wire)
+        self._write_raw(wire, "message data")
+        await self._drain("message data", self.timeouts.data)
+
+    def _note_data_report(self, stuffer: DotStuffer) -> None:
+        parts = [f"message data: {stuffer.octets} octets"]
+        if stuffer.bare_lf or stuffer.bare_cr:
+            parts.append(f"{stuffer.bare_lf} bare LF and {stuffer.bare_cr} bare CR "
+                         f"sent as CRLF (RFC 5321 §2.3.8)")
+        if stuffer.long_lines:
+            parts.append(f"{stuffer.long_lines} line(s) over 998 octets "
+                         f"(RFC 5321 §4.5.3.1.6)")
+        if stuffer.eight_bit:
+            parts.append("8-bit data (needs 8BITMIME, RFC 6152)")
+        self._note("; ".join(parts))
+
+    async def quit(self) -> Reply | None:
+        """QUIT, read the 221, close. None when the connection was already gone or the
+        server hung up instead of replying."""
+        if self.closed or self._eof:
+            await self.close()
+            return None
+        try:
+            return await self.command("QUIT")
+        except ServerClosed:
+            return None
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        """Close the connection (idempotent, never raises, bounded in time)."""
+        writer = self._writer
+        if writer is None:
+            return
+        self._writer = None
+        self._reader = None
+        self._eof = True
+        try:
+            writer.close()
+            async with asyncio.timeout(CLOSE_TIMEOUT):
+                await writer.wait_closed()
+        except (TimeoutError, OSError, ssl.SSLError):
+            writer.transport.abort()
+        self._note("connection closed")
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def _write(self, data: bytes, text: str, *, secret: bool = False) -> None:
+        self._write_raw(data, text)
+        self.transcript.append(Entry(Direction.CLIENT, time.monotonic(), data, text,
+                                     secret=secret))
+
+    def _write_raw(self, data: bytes, step: str) -> None:
+        if self._writer is None or self._eof and self._writer.is_closing():
+            raise ServerClosed(step, "the connection is closed")
+        self._writer.write(data)
+
+    def _record_sent(self, wire: bytes) -> None:
+        """A transcript entry for message data already written."""
+        text = wire.decode("utf-8", "replace").replace("\r\n", "\n").removesuffix("\n")
+        self.transcript.append(Entry(Direction.CLIENT, time.monotonic(), wire, text))
+
+    async def _drain(self, step: str, timeout: float) -> None:
+        if self._writer is None:
+            raise ServerClosed(step, "the connection is closed")
+        try:
+            async with asyncio.timeout(timeout):
+                await self._writer.drain()
+        except TimeoutError:
+            reason = (f"timed out after {_format_seconds(timeout)} s: "
+                      f"the server stopped reading")
+            self._note(f"{step}: {reason}")
+            raise StepTimeout(step, reason) from None
+        except (OSError, ssl.SSLError) as exc:
+            self._eof = True
+            reason = (_os_reason(exc) if isinstance(exc, OSError)
+                      else f"TLS error: {exc.reason or exc}")
+            self._note(f"{step}: {reason}")
+            raise ServerClosed(step, reason) from None
+
+    # -- TLS --------------------------------------------------------------------------------
+
+    async def _secure(self, step: str, hostname: str) -> None:
+        """Handshake on the current connection; the insecure fallback when asked."""
+        ctx = self.ssl_context if self.ssl_context is not None else make_tls_context()
+        mode: TLSMode = "implicit" if step == "tls" else "starttls"
+        try:
+            await self._handshake(step, ctx, hostname)
+        except _VerifyFailed as failed:
+            if not is_insecure(ctx):
+                self._note(f"{step}: certificate verify failed: {failed.reason}")
+                await self.close()
+                raise TLSFailure(step, f"certificate verify failed: {failed.reason}") from None
+            self._note(f"{step}: certificate verify failed: {failed.reason}; "
+                       f"reconnecting without verification (insecure)")
+            await self._reconnect_unverified(step, hostname)
+            await self._handshake(step, unverified_context(), hostname)
+            self.tls = self._tls_info(mode, verified=False, verify_error=failed.reason)
+        else:
+            if ctx.verify_mode == ssl.CERT_NONE:
+                self.tls = self._tls_info(mode, verified=False,
+                                          verify_error="verification disabled")
+            elif not ctx.check_hostname:
+                self.tls = self._tls_info(mode, verified=False,
+                                          verify_error="host name not checked")
+            else:
+                self.tls = self._tls_info(mode, verified=True, verify_error=None)
+        info = self.tls
+        self._note(f"TLS established: {info.version} {info.cipher}"
+                   f" ({'verified' if info.verified else 'NOT verified: ' + str(info.verify_error)})")
+        if step == "starttls":
+            # RFC 3207 §4.2: forget everything learnt before TLS; a fresh parser too.
+            self._parser = ReplyParser(MAX_LINE_LENGTH, MAX_REPLY_LINES)
+            self._replies.clear()
+            self.tracker.tls_established()
+
+    async def _handshake(self, step: str, ctx: ssl.SSLContext, hostname: str) -> None:
+        writer = self._writer
+        if writer is None:
+            raise ServerClosed(step, "the connection is closed")
+        timeout = self.timeouts.connect
+        try:
+            async with asyncio.timeout(timeout):
+                await writer.start_tls(ctx, server_hostname=hostname,
+                                       ssl_handshake_timeout=timeout + 1)
+        except ssl.SSLCertVerificationError as exc:
+            await self.close()
+            raise _VerifyFailed(verify_reason(exc)) from None
+        except TimeoutError:
+            await self.close()
+            reason = f"TLS handshake timed out after {_format_seconds(timeout)} s"
+            raise StepTimeout(step, reason) from None
+        except ssl.SSLError as exc:
+            await self.close()
+            reason = str(exc.reason or exc).replace("_", " ").lower()
+            hint = ""
+            if step == "tls" and "wrong version number" in reason:
+                hint = " (is this a plain SMTP port? try without implicit TLS)"
+            self._note(f"{step}: TLS handshake failed: {reason}")
+            raise TLSFailure(step, f"TLS handshake failed: {reason}{hint}") from None
+        except (OSError, EOFError) as exc:
+            await self.close()
+            reason = _os_reason(exc) if isinstance(exc, OSError) else "unexpected end of stream"
+            self._note(f"{step}: TLS handshake failed: {reason}")
+            raise TLSFailure(step, f"TLS handshake failed: {reason}") from None
+
+    async def _reconnect_unverified(self, step: str, hostname: str) -> None:
+        """Insecure fallback: a new connection to the same address, up to the point of
+        the handshake (for STARTTLS: greeting, the same EHLO/HELO, STARTTLS)."""
+        address, port = self.peer
+        where = format_host_port(address, port)
+        try:
+            async with asyncio.timeout(self.timeouts.connect):
+                reader, writer = await asyncio.open_connection(
+                    address, port, limit=READ_SIZE, family=_family_of(address))
+        except TimeoutError:
+            raise StepTimeout(step, f"reconnect timed out after "
+                                    f"{_format_seconds(self.timeouts.connect)} s ({where})"
+                              ) from None
+        except OSError as exc:
+            raise ConnectError(step, f"reconnect failed: {_os_reason(exc)} ({where})") from None
+        self._reader, self._writer = reader, writer
+        self._eof = False
+        self._parser = ReplyParser(MAX_LINE_LENGTH, MAX_REPLY_LINES)
+        self._replies.clear()
+        self._awaiting.clear()
+        self.tracker = SessionTracker()
+        self.tls = None
+        self._note(f"connected to {where}")
+        if step != "starttls":
+            return
+        self._awaiting.append(time.monotonic())
+        try:
+            greeting = await self.read_greeting()
+            if greeting.code != 220:
+                raise ProtocolViolation(step, f"reconnect: greeting {greeting.code} instead of 220")
+            if self._hello_line is not None:
+                hello = await self.command(self._hello_line)
+                if hello.code != 250:
+                    raise ProtocolViolation(step, f"reconnect: {hello.code} to {self._last_verb}")
+            reply = await self.command("STARTTLS")
+            if reply.code != 220:
+                raise ProtocolViolation(step, f"reconnect: {reply.code} to STARTTLS")
+            if self._replies or self._parser.has_partial or _buffered(self._reader):
+                raise ProtocolViolation(step, "data after the 220 reply, before the handshake")
+        except SMTPClientError:
+            await self.close()
+            raise
+
+    def _tls_info(self, mode: TLSMode, *, verified: bool, verify_error: str | None) -> TLSInfo:
+        writer = self._writer
+        sslobj = writer.get_extra_info("ssl_object") if writer is not None else None
+        if sslobj is None:
+            return TLSInfo(mode, "", "", verified, verify_error, "", "", (), "", "")
+        cipher = sslobj.cipher() or ("", "", None)
+        summary = cert_summary(sslobj)
+        return TLSInfo(
+            mode=mode,
+            version=sslobj.version() or "",
+            cipher=cipher[0] or "",
+            verified=verified,
+            verify_error=verify_error,
+            subject=summary["subject"],
+            issuer=summary["issuer"],
+            san=summary["san"],
+            not_before=summary["not_before"],
+            not_after=summary["not_after"],
+            bits=cipher[2],
+        )
+
+    # -- transcript notes -------------------------------------------------------------------
+
+    def _note(self, text: str) -> None:
+        _note_to(self.transcript, text)
+
+
+def _note_to(transcript: Transcript, text: str) -> None:
+    transcript.append(Entry(Direction.NOTE, time.monotonic(), b"", text))
+
+
+def _buffered(reader: asyncio.StreamReader | None) -> bool:
+    """True when the stream holds received octets nobody has read yet."""
+    return bool(reader is not None and getattr(reader, "_buffer", b""))
+
+
+async def _candidate_addresses(
+    host: str, port: int, family: int, addresses: Sequence[str] | None, timeout: float,
+) -> list[str]:
+    """The addresses to try, in order, without duplicates, filtered by ``family``."""
+    if addresses is not None:
+        found = [a for a in addresses if family == 0 or _family_of(a) == family]
+        if not found:
+            what = "IPv6" if family == socket.AF_INET6 else "IPv4"
+            raise ConnectError("connect", f"no {what} address for {host}"
+                               if addresses else f"no address for {host}")
+        return list(dict.fromkeys(found))
+    literal = host.split("%", 1)[0]
+    if _is_ip(literal):
+        if family and _family_of(literal) != family:
+            want = "IPv6" if family == socket.AF_INET6 else "IPv4"
+            raise ConnectError("connect", f"{host} is not an {want} address")
+        return [host]
+    loop = asyncio.get_running_loop()
+    try:
+        async with asyncio.timeout(timeout):
+            infos = await loop.getaddrinfo(host, port, family=family, type=socket.SOCK_STREAM,
+                                           proto=socket.IPPROTO_TCP)
+    except TimeoutError:
+        raise StepTimeout("resolve", f"{host}: timed out after {_format_seconds(timeout)} s"
+                          ) from None
+    except socket.gaierror as exc:
+        raise ConnectError("resolve", f"{host}: {exc.strerror or exc}") from None
+    except (OSError, UnicodeError) as exc:
+        raise ConnectError("resolve", f"{host}: {exc}") from None
+    result = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    if not result:
+        raise ConnectError("resolve", f"{host}: no address")
+    return result

@@ -1,0 +1,195 @@
+"""TLS for the client: the verifying context, and what a finished handshake tells us.
+
+Verification is on by default (the system trust store, SNI and host name check). An
+"insecure" context from :func:`make_tls_context` still tries a verified handshake first,
+so the user learns *why* the certificate would have been rejected ("self-signed
+certificate", "certificate has expired", ...); only then does the client continue
+without verification (see :mod:`smtptui.net.client`).
+
+The certificate summary of an unverified session is read from the DER bytes with the
+standard library only (``ssl`` decodes certificates from a file, so the DER is written
+to a private temporary file as PEM).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import os
+import ssl
+import tempfile
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+__all__ = [
+    "TLSInfo",
+    "cert_summary",
+    "is_insecure",
+    "make_tls_context",
+    "unverified_context",
+    "verify_reason",
+]
+
+TLSMode = Literal["starttls", "implicit"]
+
+_INSECURE_MARK = "_smtptui_insecure"
+
+# Short names of distinguished-name attributes, as OpenSSL prints them.
+_DN_NAMES = {
+    "commonName": "CN",
+    "organizationName": "O",
+    "organizationalUnitName": "OU",
+    "countryName": "C",
+    "stateOrProvinceName": "ST",
+    "localityName": "L",
+    "emailAddress": "emailAddress",
+    "domainComponent": "DC",
+    "serialNumber": "serialNumber",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TLSInfo:
+    """What a completed TLS handshake established, for reports and ``--json``."""
+
+    mode: TLSMode
+    version: str
+    """Protocol version, e.g. "TLSv1.3"."""
+    cipher: str
+    """Cipher suite name, e.g. "TLS_AES_256_GCM_SHA384"."""
+    verified: bool
+    verify_error: str | None
+    """Why the certificate did not verify (None when verified)."""
+    subject: str
+    issuer: str
+    san: tuple[str, ...]
+    """subjectAltName entries, "DNS:mail.example.org" / "IP:192.0.2.1"."""
+    not_before: str
+    """ISO 8601 UTC, e.g. "2026-01-01T00:00:00Z" ("" when unknown)."""
+    not_after: str
+    bits: int | None = None
+    """Secret bits of the cipher."""
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["san"] = list(self.san)
+        return d
+
+
+def make_tls_context(*, cafile: str | None = None, insecure: bool = False) -> ssl.SSLContext:
+    """A client context: system trust store, host name check, SNI.
+
+    ``cafile`` adds trust anchors (PEM) to the system store. ``insecure`` marks the
+    context so the client falls back to an unverified session when verification fails
+    (after recording why). Raises ValueError when ``cafile`` cannot be loaded.
+    """
+    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+    if cafile is not None:
+        try:
+            ctx.load_verify_locations(cafile=cafile)
+        except FileNotFoundError:
+            raise ValueError(f"--cafile {cafile}: no such file") from None
+        except OSError as exc:
+            raise ValueError(f"--cafile {cafile}: {exc.strerror or exc}") from None
+        except ssl.SSLError as exc:
+            raise ValueError(
+                f"--cafile {cafile}: not a PEM certificate file ({exc.reason or exc})"
+            ) from None
+    if insecure:
+        setattr(ctx, _INSECURE_MARK, True)
+    return ctx
+
+
+def is_insecure(ctx: ssl.SSLContext) -> bool:
+    """True for a context made with ``insecure=True`` (verify first, then fall back)."""
+    return bool(getattr(ctx, _INSECURE_MARK, False))
+
+
+def unverified_context() -> ssl.SSLContext:
+    """A client context that accepts any certificate (for the insecure fallback)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def verify_reason(exc: ssl.SSLCertVerificationError) -> str:
+    """OpenSSL's words for a failed verification, as one lower-case line."""
+    message = getattr(exc, "verify_message", None) or getattr(exc, "reason", None) or str(exc)
+    message = " ".join(str(message).split()).rstrip(".")
+    if message[:1].isupper() and not message[1:2].isupper():
+        message = message[0].lower() + message[1:]
+    return message
+
+
+def cert_summary(ssl_object: Any) -> dict[str, Any]:
+    """subject, issuer, san, not_before, not_after of the peer certificate.
+
+    Works for unverified sessions too (where ``getpeercert()`` returns nothing):
+    the DER form is decoded with the standard library.
+    """
+    decoded: dict[str, Any] = {}
+    try:
+        decoded = ssl_object.getpeercert() or {}
+    except (ValueError, ssl.SSLError):
+        decoded = {}
+    if not decoded:
+        try:
+            der = ssl_object.getpeercert(binary_form=True)
+        except (ValueError, ssl.SSLError):
+            der = None
+        if der:
+            decoded = decode_der_certificate(der)
+    return {
+        "subject": _format_dn(decoded.get("subject", ())),
+        "issuer": _format_dn(decoded.get("issuer", ())),
+        "san": tuple(_format_san(kind, value) for kind, value in decoded.get("subjectAltName", ())),
+        "not_before": _iso_time(decoded.get("notBefore")),
+        "not_after": _iso_time(decoded.get("notAfter")),
+    }
+
+
+def decode_der_certificate(der: bytes) -> dict[str, Any]:
+    """Decode a DER certificate with the stdlib decoder (which reads files only)."""
+    decoder = getattr(getattr(ssl, "_ssl", None), "_test_decode_cert", None)
+    if decoder is None:
+        return {}
+    pem = ssl.DER_cert_to_PEM_cert(der)
+    fd, path = tempfile.mkstemp(prefix="smtptui-cert-", suffix=".pem")
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(pem)
+        return decoder(path) or {}
+    except (OSError, ssl.SSLError, ValueError):
+        return {}
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+
+
+def _format_dn(rdns: Any) -> str:
+    parts = []
+    for rdn in rdns or ():
+        for name, value in rdn:
+            parts.append(f"{_DN_NAMES.get(name, name)}={value}")
+    return ", ".join(parts)
+
+
+def _format_san(kind: str, value: str) -> str:
+    if kind == "IP Address":
+        try:
+            return f"IP:{ipaddress.ip_address(value.strip())}"
+        except ValueError:
+            return f"IP:{value.strip()}"
+    return f"{kind}:{value}"
+
+
+def _iso_time(value: str | None) -> str:
+    if not value:
+        return ""
+    try:
+        seconds = ssl.cert_time_to_seconds(value)
+    except ValueError:
+        return value
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
