@@ -92,8 +92,9 @@ from __future__ import annotations
 import enum
 import os
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Literal, Protocol, Sequence, Union
+from typing import Literal, Protocol
 
 __all__ = [
     "Command",
@@ -297,7 +298,7 @@ class ExpectMessage:
         return [x.rstrip() for x in received] == [x.rstrip() for x in self.lines]
 
 
-Step = Union[Session, Command, Expect, Message, ExpectCommand, SendReply, ExpectMessage]
+Step = Session | Command | Expect | Message | ExpectCommand | SendReply | ExpectMessage
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,9 +324,9 @@ class Script:
 
 # --- parsing -------------------------------------------------------------------------
 
-_PREFIX_RE = re.compile(r"([CSR]):(?: ?)(.*)\Z", re.S)
-_REPLY_RE = re.compile(r"([1-5][0-9xX]{2})([ -]|\Z)(.*)\Z", re.S)
-_SEND_REPLY_RE = re.compile(r"([1-5][0-9]{2})([ -]|\Z)(.*)\Z", re.S)
+_PREFIX_RE = re.compile(r"([CSR]):(?: ?)(.*)\Z", re.DOTALL)
+_REPLY_RE = re.compile(r"([1-5][0-9xX]{2})([ -]|\Z)(.*)\Z", re.DOTALL)
+_SEND_REPLY_RE = re.compile(r"([1-5][0-9]{2})([ -]|\Z)(.*)\Z", re.DOTALL)
 _DIRECTIVES = ("include", "session", "match")
 
 # RFC 2920 §3.1 (+ RFC 3207 STARTTLS, RFC 4954 AUTH, and HELO before PIPELINING is
@@ -411,7 +412,7 @@ class _Parser:
         if lines and lines[-1] == "":
             lines.pop()
         for number, raw in enumerate(lines, start=1):
-            line = raw[:-1] if raw.endswith("\r") else raw
+            line = raw.removesuffix("\r")
             self.feed(number, line)
         self.finish(len(lines))
         return Script(self.filename, self.notation, tuple(self.steps), self.base_dir)
@@ -625,9 +626,7 @@ class _Parser:
         self.finish_reply()
 
     def start_reply(self, n: int, code: str) -> None:
-        if self.session == "greeting":
-            pass
-        elif self.pending:
+        if self.session == "greeting" or self.pending:
             pass
         elif self.session == "closed":
             # A new connection, as the multi-step RFC scenarios are printed.

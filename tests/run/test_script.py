@@ -353,82 +353,82 @@ def test_expect_command_matching():
 
 
 ERRORS = [
-    ("C: HELO x", "t.smtp:1: a session starts with the server's greeting 'S: 220 ...' "
-     "before the first command"),
+    ("C: HELO x", ("t.smtp:1: a session starts with the server's greeting 'S: 220 ...' "
+     "before the first command")),
     ("R: 220 x\nS: HELO y\nS: MAIL FROM:<a>",
-     "t.smtp:3: expected a reply line 'R: NNN ...' after the command on line 2, "
-     "found 'S: MAIL FROM:<a>'"),
+     ("t.smtp:3: expected a reply line 'R: NNN ...' after the command on line 2, "
+     "found 'S: MAIL FROM:<a>'")),
     ("S: 220 x\nC: HELO y\nS: 250 y\nC: DATA\nC: Subject: oops",
-     "t.smtp:5: expected a reply line 'S: NNN ...' after the command on line 4, "
-     "found 'C: Subject: oops'"),
+     ("t.smtp:5: expected a reply line 'S: NNN ...' after the command on line 4, "
+     "found 'C: Subject: oops'")),
     ("S: 220 x\nC: QUIT",
-     "t.smtp:2: expected a reply line 'S: NNN ...' after the command on line 2, "
-     "found the end of the file"),
+     ("t.smtp:2: expected a reply line 'S: NNN ...' after the command on line 2, "
+     "found the end of the file")),
     ("R: 220 x\nS: RCPT TO:<Jones@USC-ISI.ARPA>\nR: OK",
      "t.smtp:3: expected a reply 'R: NNN text' (a three-digit code), got 'OK'"),
     ("S: 220 x\nC: EXPN list\nS: 250-a\nS: 251 b",
      "t.smtp:4: the multi-line reply started on line 3 with code 250 continues with 251"),
     ("S: 220 x\nC: EXPN list\nS: 250-a\nC: QUIT",
-     "t.smtp:4: the multi-line reply started on line 3 is not finished: its last line must "
-     "be '250 text' (a space after the code, not '-')"),
+     ("t.smtp:4: the multi-line reply started on line 3 is not finished: its last line must "
+     "be '250 text' (a space after the code, not '-')")),
     ("S: 220 x\nC: EXPN list\nS: 250-a",
-     "t.smtp:3: the multi-line reply started on line 3 is not finished (end of file): its "
-     "last line must be '250 text'"),
+     ("t.smtp:3: the multi-line reply started on line 3 is not finished (end of file): its "
+     "last line must be '250 text'")),
     ("S: 220 x\nS: 250 y",
-     "t.smtp:2: reply with no command waiting for it (every command so far has its reply); "
-     "write the command as 'C: ...' before it"),
+     ("t.smtp:2: reply with no command waiting for it (every command so far has its reply); "
+     "write the command as 'C: ...' before it")),
     ("S: 220 x\nStep 1 -- Source Host to Relay Host",
-     "t.smtp:2: expected 'C: ...' (sent) or 'S: ...' (expected), a '#' comment or a blank "
-     "line; got 'Step 1 -- Source Host to Relay Host'"),
+     ("t.smtp:2: expected 'C: ...' (sent) or 'S: ...' (expected), a '#' comment or a blank "
+     "line; got 'Step 1 -- Source Host to Relay Host'")),
     ("R: 220 x\nC: HELO y",
-     "t.smtp:2: 'C:' line in an RFC 821 notation script (it has 'R:' lines): write the "
-     "sender's lines as 'S:' and the receiver's as 'R:'"),
-    ("S: 220 x\n#!includ body", "t.smtp:2: unknown directive '#!includ' (known: #!include, "
-     "#!session, #!match; a plain comment is '# ...')"),
+     ("t.smtp:2: 'C:' line in an RFC 821 notation script (it has 'R:' lines): write the "
+     "sender's lines as 'S:' and the receiver's as 'R:'")),
+    ("S: 220 x\n#!includ body", ("t.smtp:2: unknown directive '#!includ' (known: #!include, "
+     "#!session, #!match; a plain comment is '# ...')")),
     ("S: 220 x\n#!include body",
-     "t.smtp:2: '#!include' adds message data: it belongs between the 354 reply to "
-     "'C: DATA' and 'C: .'"),
+     ("t.smtp:2: '#!include' adds message data: it belongs between the 354 reply to "
+     "'C: DATA' and 'C: .'")),
     ("S: 220 x\nC: DATA\nS: 354 go\n#!include", "t.smtp:4: '#!include' needs a file path"),
     ("S: 220 x\n#!match exact", "t.smtp:2: '#!match' takes 'code' or 'text', not 'exact'"),
     ("S: 220 x\nC: DATA\nS: 354 go\nC: hello",
-     "t.smtp:4: the message data started on line 4 never ends: write 'C: .' after its last "
-     "line"),
+     ("t.smtp:4: the message data started on line 4 never ends: write 'C: .' after its last "
+     "line")),
     ("S: 220 x\nC: DATA\nS: 354 go\nC: hello\nS: 250 ok",
-     "t.smtp:5: the message data started on line 4 is not finished: end it with 'C: .' "
-     "before the reply"),
-    ("S: 220 x\nC: DATA\nS: 354 go\nC: hello\n#!session", "t.smtp:5: '#!session' inside "
-     "message data (started on line 4)"),
+     ("t.smtp:5: the message data started on line 4 is not finished: end it with 'C: .' "
+     "before the reply")),
+    ("S: 220 x\nC: DATA\nS: 354 go\nC: hello\n#!session", ("t.smtp:5: '#!session' inside "
+     "message data (started on line 4)")),
     ("S: 220 x\nC: MAIL FROM:<a>\nC: RCPT TO:<b>\nS: 250 ok\nC: DATA",
-     "t.smtp:5: expected a reply line 'S: NNN ...' for the command on line 3 before the next "
-     "command (each group of commands is answered in full)"),
+     ("t.smtp:5: expected a reply line 'S: NNN ...' for the command on line 3 before the next "
+     "command (each group of commands is answered in full)")),
     ("S: 220 x\nC: MAIL FROM:<a>\nC: STARTTLS",
-     "t.smtp:3: STARTTLS cannot be pipelined: the command on line 2 is still waiting for its "
-     "reply"),
+     ("t.smtp:3: STARTTLS cannot be pipelined: the command on line 2 is still waiting for its "
+     "reply")),
     ("S: 220 x\nC: QUIT\nS: 221 bye\nC: NOOP",
-     "t.smtp:4: the session ended with QUIT (line 2); a new session starts with its greeting "
-     "'S: 220 ...' or a '#!session' line"),
+     ("t.smtp:4: the session ended with QUIT (line 2); a new session starts with its greeting "
+     "'S: 220 ...' or a '#!session' line")),
     ("S: 220 x\nC: TURN\nS: 250 OK\nS: HELO remote",
-     "t.smtp:4: after TURN and its 250 we are the receiver: we send our greeting "
-     "'C: 220 ...' first (RFC 821 §4.1.1)"),
-    ("S: 220 x\nC: TURN\nS: 250 OK", "t.smtp:3: after TURN we must send our greeting "
-     "'C: 220 ...' (end of file)"),
+     ("t.smtp:4: after TURN and its 250 we are the receiver: we send our greeting "
+     "'C: 220 ...' first (RFC 821 §4.1.1)")),
+    ("S: 220 x\nC: TURN\nS: 250 OK", ("t.smtp:3: after TURN we must send our greeting "
+     "'C: 220 ...' (end of file)")),
     ("S: 220 x\nC: TURN\nS: 250 OK\nC: 220 me\nS: HELO r\nC: OK",
-     "t.smtp:6: after TURN our lines are replies: expected 'C: NNN text' (a three-digit "
-     "code), got 'OK'"),
+     ("t.smtp:6: after TURN our lines are replies: expected 'C: NNN text' (a three-digit "
+     "code), got 'OK'")),
     ("S: 220 x\nC: TURN\nS: 250 OK\nC: 220 me\nC: 250 extra",
-     "t.smtp:5: reply with no command from the remote waiting for it; after TURN the "
-     "remote's commands are written 'S: ...'"),
+     ("t.smtp:5: reply with no command from the remote waiting for it; after TURN the "
+     "remote's commands are written 'S: ...'")),
     ("S: 220 x\nC: TURN\nS: 250 OK\nC: 220 me\nS: HELO r",
-     "t.smtp:5: expected our reply 'C: NNN ...' to the remote's command on line 5, found "
-     "the end of the file"),
+     ("t.smtp:5: expected our reply 'C: NNN ...' to the remote's command on line 5, found "
+     "the end of the file")),
     ("S: 220 x\nC: TURN\nS: 250 OK\nC: 220 me\nS: DATA\nC: 354 go\nS: hi\nC: 250 ok",
-     "t.smtp:8: the remote's message data started on line 7 is not finished: it ends with "
-     "'S: .' before our reply"),
+     ("t.smtp:8: the remote's message data started on line 7 is not finished: it ends with "
+     "'S: .' before our reply")),
     ("S: 220 x\nC: TURN\nS: 250 OK\nC: 220 me\nS: DATA\nC: 354 go\n#!include f",
-     "t.smtp:7: '#!include' adds message data: it belongs between the 354 reply to "
-     "'C: DATA' and 'C: .'"),
-    ("# only a comment\n", "t.smtp: no exchange in the script (expected 'S: 220 ...' "
-     "greeting and 'C: ...' lines)"),
+     ("t.smtp:7: '#!include' adds message data: it belongs between the 354 reply to "
+     "'C: DATA' and 'C: .'")),
+    ("# only a comment\n", ("t.smtp: no exchange in the script (expected 'S: 220 ...' "
+     "greeting and 'C: ...' lines)")),
     ("S: 220 x\n#!session other", "t.smtp:2: a session with no exchange"),
 ]
 

@@ -1,0 +1,268 @@
+"""``smtptui run FILE [TARGET] [--world FILE] [--json]``: play a C:/S: script.
+
+The script (``.smtp``, format in :mod:`smtptui.core.script`) is the textbook notation
+itself; a scenario pasted from RFC 821 or RFC 5321 runs as it is. Our lines are sent,
+the server's lines are expectations (the reply code must match). The exchange is
+printed in C:/S: notation with every expectation marked met or missed (with the
+actual reply); server text is never written raw to the terminal (control characters
+and escape sequences are shown escaped). ``--json`` prints one object instead:
+``{"file", "ok", "steps": [{"sent", "expected", "got", "ok", ...}], "errors", "not_run"}``.
+
+Exit status: 0 when every expectation is met, 1 when any is missed or a connection
+fails (one line on stderr: ``host:port: step: reason``), 2 for a bad script or usage.
+
+TARGET is required for now; without it the script will run against the embedded
+teaching server configured by ``--world FILE`` (reserved for that: accepted, and
+refused with a usage error until the server lands). ``--starttls`` defaults to
+``no`` here, because the script says exactly what is sent: write ``C: STARTTLS`` in
+the script (the connection is upgraded after the 220); ``auto``/``yes`` upgrade
+after the script's first EHLO and repeat it. ``--helo`` is ignored (the script says
+what to send).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from typing import TYPE_CHECKING, TextIO
+
+from smtptui.commands.probe import Style, add_connection_arguments
+
+if TYPE_CHECKING:
+    from smtptui.core.script import Script
+    from smtptui.net.runner import Connector, RunResult, StepResult
+
+NO_TARGET = "run: a TARGET is required until the embedded server lands"
+PREVIEW_LINES = 20
+"""Message data lines shown per DATA block (the rest is summarised)."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="FILE", help="the .smtp script ('-' reads stdin)")
+    parser.add_argument("target", metavar="TARGET", nargs="?",
+                        help="host, host:port, [v6]:port, smtp://host[:port], "
+                             "smtps://host[:port], @domain[:port]")
+    parser.add_argument("--world", metavar="FILE",
+                        help="world of the embedded teaching server (used when no TARGET "
+                             "is given; reserved until that server lands)")
+    parser.add_argument("--json", action="store_true",
+                        help='print {"file", "ok", "steps": [...]} instead of the exchange')
+    add_connection_arguments(parser)
+    parser.set_defaults(starttls="no")
+
+
+def _usage(message: str) -> int:
+    print(f"smtptui run: error: {message}", file=sys.stderr)
+    return 2
+
+
+def load_script(path: str) -> Script:
+    """The parsed script, its includes checked; ScriptError for any problem."""
+    from smtptui.core.script import ScriptError, check_includes, load, parse
+
+    if path == "-":
+        data = sys.stdin.buffer.read()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            raise ScriptError("<stdin>", line, "the script is not valid UTF-8") from None
+        script = parse(text, "<stdin>", os.getcwd())
+    else:
+        script = load(path)
+    check_includes(script)
+    return script
+
+
+def run(args: argparse.Namespace) -> int:
+    from smtptui.core.script import ScriptError
+
+    if args.target is None:
+        print(f"smtptui {NO_TARGET} (--world is reserved for it)", file=sys.stderr)
+        return 2
+    if args.world is not None:
+        return _usage("--world configures the embedded teaching server; it cannot be used "
+                      "with a TARGET")
+    try:
+        script = load_script(args.file)
+    except ScriptError as exc:
+        print(f"smtptui run: {exc}", file=sys.stderr)
+        return 2
+    try:
+        connector = _target_connector(args)
+    except ValueError as exc:
+        return _usage(str(exc))
+    if args.insecure:
+        print(Style.for_stream(sys.stderr).warn(
+            "smtptui run: warning: --insecure: TLS certificates are not verified"),
+            file=sys.stderr)
+    out = sys.stdout
+    style = Style.for_stream(out)
+    printer = None if args.json else _Printer(out, style)
+    result = asyncio.run(_play(script, connector, args.starttls, printer))
+    if args.json:
+        out.write(json.dumps(result.to_dict(), ensure_ascii=True) + "\n")
+    else:
+        assert printer is not None
+        printer.summary(result)
+    err_style = Style.for_stream(sys.stderr)
+    for error in result.errors:
+        print(err_style.fail(_escape(error, 300)), file=sys.stderr)
+    return 0 if result.ok else 1
+
+
+async def _play(script: Script, connector: Connector, starttls: str,
+                printer: _Printer | None) -> RunResult:
+    from smtptui.net.runner import run_script
+
+    on_step = printer.step if printer is not None else None
+    return await run_script(script, await _resolve(connector), on_step=on_step,
+                            starttls=starttls)  # type: ignore[arg-type]
+
+
+async def _resolve(connector: Connector) -> Connector:
+    """A ``@domain`` target needs its MX hosts first (DNS), others are ready."""
+    resolve = getattr(connector, "resolve", None)
+    return await resolve() if resolve is not None else connector
+
+
+class _DomainConnector:
+    """A ``@domain`` TARGET: resolve the MX hosts once, then connect to the first that
+    answers (every session of the script goes there)."""
+
+    def __init__(self, target, options, ctx, timeouts) -> None:
+        self.target, self.options, self.ctx, self.timeouts = target, options, ctx, timeouts
+        self.error: str | None = None
+
+    def label(self, session) -> str:
+        return f"@{self.target.mail_domain}"
+
+    async def resolve(self) -> Connector:
+        from smtptui.net.probe import HostSpec, expand_target
+        from smtptui.net.runner import TargetConnector
+
+        found = await expand_target(self.target, self.options)
+        specs = [h for h in found if isinstance(h, HostSpec)]
+        if not specs:
+            self.error = found[0].error if found else "dns: no mail exchanger"
+            return self
+        return TargetConnector(
+            [(h.host, h.port, h.addresses, h.server_hostname) for h in specs],
+            implicit_tls=self.target.implicit_tls, ssl_context=self.ctx,
+            timeouts=self.timeouts, family=self.options.family)
+
+    async def __call__(self, session):
+        from smtptui.net.errors import ConnectError
+
+        step, _, reason = (self.error or "dns: no mail exchanger").partition(": ")
+        raise ConnectError(step, reason)
+
+
+def _target_connector(args: argparse.Namespace) -> Connector:
+    """ValueError (a usage error) for a bad TARGET or option."""
+    from smtptui.commands.probe import options_from_args
+    from smtptui.net.client import Timeouts, make_tls_context
+    from smtptui.net.runner import TargetConnector
+    from smtptui.net.targets import parse_target
+
+    target = parse_target(args.target, tls=args.tls)
+    options = options_from_args(args)
+    ctx = None
+    if args.cafile is not None or args.insecure:
+        try:
+            ctx = make_tls_context(cafile=args.cafile, insecure=args.insecure)
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"--cafile {args.cafile}: {exc}") from None
+    t = args.timeout
+    timeouts = Timeouts() if t is None else Timeouts(connect=t, greeting=t, reply=t, data=t)
+    if target.mail_domain is not None or options.resolver is not None:
+        return _DomainConnector(target, options, ctx, timeouts)  # type: ignore[return-value]
+    assert target.host is not None
+    return TargetConnector([(target.host, target.port, None, None)],
+                           implicit_tls=target.implicit_tls, ssl_context=ctx,
+                           timeouts=timeouts, family=args.family)
+
+
+# ----------------------------------------------------------------------------- output
+
+
+def _escape(text: str, limit: int = 2000) -> str:
+    from smtptui.net.errors import printable
+
+    return printable(text, limit)
+
+
+class _Printer:
+    """The exchange in C:/S: notation, each expectation marked as it is checked."""
+
+    def __init__(self, out: TextIO, style: Style) -> None:
+        self.out = out
+        self.style = style
+
+    def write(self, mark: str, letter: str, text: str) -> None:
+        self.out.write(f"{mark} {letter}: {_escape(text)}".rstrip() + "\n")
+
+    def step(self, r: StepResult) -> None:
+        s = self.style
+        blank = "    "
+        if r.kind == "data":
+            for line in r.data_preview[:PREVIEW_LINES]:
+                self.write(blank, "C", line)
+            if len(r.data_preview) > PREVIEW_LINES:
+                self.out.write(s.dim(f"{blank} C: ... {len(r.data_preview) - PREVIEW_LINES} "
+                                     "more lines") + "\n")
+        if r.sent is not None and r.kind != "reply-sent":
+            self.write(blank, "C", r.sent)
+        if r.kind == "reply-sent":
+            for line in (r.sent or "").split("\n"):
+                self.write(blank, "C", line)
+        elif r.kind == "remote-data":
+            got = (r.got or "").split("\n") if r.got else []
+            for line in got[:PREVIEW_LINES]:
+                self.write(blank, "S", line)
+            if len(got) > PREVIEW_LINES:
+                self.out.write(s.dim(f"{blank} S: ... {len(got) - PREVIEW_LINES} more "
+                                     "lines") + "\n")
+            self.mark_line(r, "S", ".")
+        else:
+            lines = r.got.split("\n") if r.got is not None else []
+            for line in lines[:-1]:
+                self.write(blank, "S", line)
+            if lines:
+                self.mark_line(r, "S", lines[-1])
+            elif r.expected is not None:
+                self.out.write(s.fail("MISS") + " " + s.dim("S: (no reply)") + "\n")
+        if r.expected is not None and not r.ok:
+            expected = r.expected.replace("\n", " / ")
+            self.out.write(s.fail(f"     expected (line {r.line}): {_escape(expected, 200)}")
+                           + "\n")
+        if r.note:
+            self.out.write(s.dim(f"     {_escape(r.note, 300)}") + "\n")
+
+    def mark_line(self, r: StepResult, letter: str, text: str) -> None:
+        s = self.style
+        if r.expected is None:
+            mark = "    "
+        else:
+            mark = s.ok("ok  ") if r.ok else s.fail("MISS")
+        line = f"{letter}: {_escape(text)}"
+        if r.expected is not None:
+            line = s.ok(line) if r.ok else s.fail(line)
+        self.out.write(f"{mark} {line}".rstrip() + "\n")
+
+    def summary(self, result: RunResult) -> None:
+        s = self.style
+        missed = [x for x in result.steps if not x.ok]
+        total = result.met + len(missed) + result.not_run
+        parts = [f"{result.met} of {total} expectations met"]
+        if missed:
+            lines = ", ".join(str(x.line) for x in missed)
+            parts.append(f"{len(missed)} missed (line{'s' if len(missed) > 1 else ''} {lines})")
+        if result.not_run:
+            parts.append(f"{result.not_run} not run")
+        text = f"{result.filename}: " + "; ".join(parts)
+        self.out.write((s.ok(text) if result.ok else s.fail(text)) + "\n")
+        self.out.flush()

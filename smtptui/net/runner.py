@@ -1,0 +1,537 @@
+"""Play a parsed ``.smtp`` script (:mod:`smtptui.core.script`) against a server.
+
+Our lines are sent, the server's lines are checked, and every check becomes a
+:class:`StepResult`. A missed expectation does not stop the script (a regression test
+wants to see every mismatch); a broken connection ends its session, and the steps it
+did not reach are counted as not run. Nothing here prints: ``on_step`` receives each
+result as it happens, so the front end can show the exchange live.
+
+Where to connect is the caller's business: a :class:`Connector` opens the connection
+of each session (:class:`TargetConnector` for a TARGET; the embedded teaching server
+will provide its own, using ``Session.host_hint`` to pick the world's host).
+
+Message data is streamed: inline lines and ``#!include`` files go through
+:meth:`SMTPClient.send_data` (the core's DotStuffer) in chunks of :data:`CHUNK_SIZE`,
+so a message of any size costs a few chunks of memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import ssl
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from smtptui.core.replies import Reply
+from smtptui.core.script import (
+    Command,
+    DataLine,
+    Expect,
+    ExpectCommand,
+    ExpectMessage,
+    Message,
+    Script,
+    SendReply,
+    Session,
+    Step,
+)
+from smtptui.core.transcript import Direction, Entry
+from smtptui.net.client import SMTPClient, Timeouts
+from smtptui.net.errors import ProtocolViolation, ServerClosed, SMTPClientError, StepTimeout
+from smtptui.net.targets import format_host_port
+
+__all__ = [
+    "CHUNK_SIZE",
+    "Connector",
+    "RunResult",
+    "StepResult",
+    "TargetConnector",
+    "message_chunks",
+    "run_script",
+]
+
+CHUNK_SIZE = 256 * 1024
+"""Octets read from an included file at a time (and the batch size of inline lines)."""
+MAX_REMOTE_LINE = 64 * 1024
+"""After TURN: the longest command or data line accepted from the remote."""
+KEEP_REMOTE_DATA_LINES = 1000
+"""After TURN: data lines of the remote's message kept for comparison and display."""
+
+StartTLS = Literal["auto", "yes", "no"]
+StepKind = Literal[
+    "greeting", "command", "data", "starttls", "reply-sent", "remote-command", "remote-data"
+]
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    """One step of a run. ``expected`` is None for steps that check nothing (a reply
+    we sent after TURN, an automatic STARTTLS); those are always ``ok``."""
+
+    kind: StepKind
+    line: int
+    """Script line of the expectation (or of what was sent)."""
+    sent: str | None
+    """What we sent: the command line, "." after message data, our reply."""
+    expected: str | None
+    """As written in the script: "250 OK", "250-a\\n250 b", a command, data lines."""
+    got: str | None
+    """What the server sent (reply lines with their codes), None when nothing came."""
+    ok: bool
+    reply: Reply | None = None
+    note: str | None = None
+    data_octets: int | None = None
+    """Message size sent (kind "data")."""
+    data_preview: tuple[str, ...] = ()
+    """The message data as written (inline lines, ``#!include PATH``), for display."""
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "sent": self.sent, "expected": self.expected, "got": self.got, "ok": self.ok,
+            "kind": self.kind, "line": self.line,
+        }
+        if self.note is not None:
+            out["note"] = self.note
+        if self.data_octets is not None:
+            out["data_octets"] = self.data_octets
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    filename: str
+    steps: tuple[StepResult, ...]
+    errors: tuple[str, ...] = ()
+    """Connection failures, one line each: ``"host:port: step: reason"``."""
+    not_run: int = 0
+    """Expectations never checked because their session's connection was gone."""
+
+    @property
+    def met(self) -> int:
+        return sum(1 for s in self.steps if s.expected is not None and s.ok)
+
+    @property
+    def missed(self) -> tuple[StepResult, ...]:
+        return tuple(s for s in self.steps if not s.ok)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and not self.not_run and all(s.ok for s in self.steps)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.filename,
+            "ok": self.ok,
+            "steps": [s.to_dict() for s in self.steps],
+            "errors": list(self.errors),
+            "not_run": self.not_run,
+        }
+
+
+class Connector(Protocol):
+    """Opens the connection of one session of a script."""
+
+    def label(self, session: Session) -> str:
+        """``host:port`` for error lines when no connection could be made."""
+        ...
+
+    async def __call__(self, session: Session) -> SMTPClient: ...
+
+
+@dataclass(frozen=True, slots=True)
+class TargetConnector:
+    """Every session connects to the same TARGET (the script's host names are only
+    informational). ``candidates``: (host, port, pre-resolved addresses or None,
+    TLS server name or None), tried in order -- the MX hosts of a ``@domain`` target."""
+
+    candidates: Sequence[tuple[str, int, Sequence[str] | None, str | None]]
+    implicit_tls: bool = False
+    ssl_context: ssl.SSLContext | None = None
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    family: int = 0
+
+    def label(self, session: Session) -> str:
+        host, port = self.candidates[0][:2]
+        return format_host_port(host, port)
+
+    async def __call__(self, session: Session) -> SMTPClient:
+        failure: SMTPClientError | None = None
+        for host, port, addresses, server_name in self.candidates:
+            try:
+                return await SMTPClient.connect(
+                    host, port, implicit_tls=self.implicit_tls, server_hostname=server_name,
+                    ssl_context=self.ssl_context, timeouts=self.timeouts, family=self.family,
+                    addresses=addresses,
+                )
+            except SMTPClientError as exc:
+                failure = failure or exc
+        assert failure is not None
+        raise failure
+
+
+def message_chunks(message: Message, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+    """The message text of ``message`` (before dot-stuffing), in chunks: inline lines
+    with CRLF, included files read ``chunk_size`` octets at a time and always ending
+    with a line end. Raises OSError when an included file cannot be read."""
+    batch: list[bytes] = []
+    size = 0
+    for part in message.parts:
+        if isinstance(part, DataLine):
+            line = part.text.encode("utf-8", "surrogateescape") + b"\r\n"
+            batch.append(line)
+            size += len(line)
+            if size >= chunk_size:
+                yield b"".join(batch)
+                batch, size = [], 0
+            continue
+        if batch:
+            yield b"".join(batch)
+            batch, size = [], 0
+        last = b"\n"
+        with open(part.path, "rb") as f:
+            while chunk := f.read(chunk_size):
+                last = chunk[-1:]
+                yield chunk
+        if last not in (b"\n", b"\r"):
+            yield b"\r\n"
+    if batch:
+        yield b"".join(batch)
+
+
+def _preview(message: Message) -> tuple[str, ...]:
+    return tuple(
+        p.text if isinstance(p, DataLine) else f"#!include {p.written}" for p in message.parts
+    )
+
+
+def _reply_lines(reply: Reply) -> str:
+    """The reply as the server wrote it (codes included), lines joined by "\\n"."""
+    text = reply.raw.decode("utf-8", "replace")
+    lines = [x.removesuffix("\r") for x in text.split("\n")]
+    if lines and lines[-1] == "":
+        lines.pop()
+    return "\n".join(lines)
+
+
+class _SessionGone(Exception):
+    """The current session cannot go on: skip to the next one (``reason`` is reported
+    as an error; None for a normal end such as our 221 to the remote's QUIT)."""
+
+    def __init__(self, reason: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class _Run:
+    script: Script
+    connect: Connector
+    on_step: Callable[[StepResult], None] | None
+    starttls: StartTLS
+    results: list[StepResult] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    not_run: int = 0
+    client: SMTPClient | None = None
+    label: str = ""
+    commands: dict[int, Command] = field(default_factory=dict)
+    data_accepted: bool = False
+    data_reply: Reply | StepResult | None = None  # reply to the "." (or why none)
+    data_message: Message | None = None
+    deferred_starttls: bool = False
+    auto_tls_done: bool = False
+
+    def emit(self, result: StepResult) -> None:
+        self.results.append(result)
+        if self.on_step is not None:
+            self.on_step(result)
+
+    async def play(self) -> RunResult:
+        steps = self.script.steps
+        sessions = [i for i, s in enumerate(steps) if isinstance(s, Session)]
+        sessions.append(len(steps))
+        try:
+            for start, end in itertools.pairwise(sessions):
+                await self.play_session(steps[start:end])
+        finally:
+            await self.close()
+        return RunResult(self.script.filename, tuple(self.results), tuple(self.errors),
+                         self.not_run)
+
+    async def close(self) -> None:
+        if self.client is not None:
+            await self.client.close()
+            self.client = None
+
+    async def play_session(self, steps: Sequence[Step]) -> None:
+        session = steps[0]
+        assert isinstance(session, Session)
+        await self.close()
+        self.commands.clear()
+        self.data_accepted = self.deferred_starttls = self.auto_tls_done = False
+        self.data_reply = self.data_message = None
+        self.label = self.connect.label(session)
+        try:
+            self.client = await self.connect(session)
+            self.label = format_host_port(self.client.host, self.client.port)
+        except SMTPClientError as exc:
+            self.fail(str(exc), steps[1:])
+            return
+        for index, step in enumerate(steps[1:], start=1):
+            try:
+                await self.play_step(step)
+            except SMTPClientError as exc:
+                self.fail(str(exc), steps[index + 1:], current=step)
+                await self.close()
+                return
+            except _SessionGone as gone:
+                if gone.reason:
+                    self.errors.append(f"{self.label}: {gone.reason}")
+                await self.close()
+                self.not_run += _count_checks(steps[index + 1:])
+                return
+
+    def fail(self, reason: str, rest: Sequence[Step], current: Step | None = None) -> None:
+        self.errors.append(f"{self.label}: {reason}")
+        if current is not None and isinstance(current, (Expect, ExpectCommand, ExpectMessage)):
+            self.emit(self.missed_result(current, f"not met: {reason}"))
+        self.not_run += _count_checks(rest)
+
+    def missed_result(self, step: Expect | ExpectCommand | ExpectMessage, note: str) -> StepResult:
+        if isinstance(step, Expect):
+            sent, kind = self.sent_for(step)
+            return StepResult(kind, step.line, sent, step.text, None, False, note=note)
+        if isinstance(step, ExpectCommand):
+            return StepResult("remote-command", step.line, None, step.text, None, False, note=note)
+        return StepResult("remote-data", step.line, None, "\n".join(step.lines), None, False,
+                          note=note)
+
+    def sent_for(self, step: Expect) -> tuple[str | None, StepKind]:
+        if step.answers is None:
+            return None, "greeting"
+        if self.data_message is not None and step.answers == self.data_message.end_line:
+            return ".", "data"
+        command = self.commands.get(step.answers)
+        return (command.text if command else None), "command"
+
+    # -- one step ---------------------------------------------------------------------------
+
+    async def play_step(self, step: Step) -> None:
+        client = self.client
+        assert client is not None
+        if isinstance(step, Command):
+            self.commands[step.line] = step
+            if step.text.strip().upper() == "STARTTLS":
+                self.deferred_starttls = True  # sent by client.starttls() with its reply
+            else:
+                await client.send_line(step.text)
+        elif isinstance(step, Expect):
+            await self.expect(step)
+        elif isinstance(step, Message):
+            await self.send_message(step)
+        elif isinstance(step, SendReply):
+            await self.send_reply(step)
+        elif isinstance(step, ExpectCommand):
+            await self.expect_command(step)
+        elif isinstance(step, ExpectMessage):
+            await self.expect_message(step)
+
+    async def expect(self, step: Expect) -> None:
+        client = self.client
+        assert client is not None
+        sent, kind = self.sent_for(step)
+        if kind == "data":
+            got = self.data_reply
+            self.data_reply = None
+            if isinstance(got, StepResult):  # the data was never sent
+                self.emit(got)
+                return
+            assert got is not None
+            reply = got
+            octets = client.last_data.octets if client.last_data else None
+            ok = step.matches(reply)
+            self.emit(StepResult("data", step.line, ".", step.text, _reply_lines(reply), ok,
+                                 reply, data_octets=octets,
+                                 data_preview=_preview(self.data_message)
+                                 if self.data_message else ()))
+            return
+        if kind == "greeting":
+            reply = await client.read_greeting()
+        elif self.deferred_starttls and sent is not None and sent.strip().upper() == "STARTTLS":
+            self.deferred_starttls = False
+            reply = await client.starttls()
+            kind = "starttls"
+        else:
+            verb = sent.split(" ", 1)[0].upper() if sent else "reply"
+            reply = await client.read_reply(verb or "reply")
+        ok = step.matches(reply)
+        note = None
+        if kind == "starttls" and reply.code == 220 and client.tls is not None:
+            note = _tls_note(client)
+        self.emit(StepResult("command" if kind == "starttls" else kind, step.line, sent,
+                             step.text, _reply_lines(reply), ok, reply, note=note))
+        verb = sent.split(" ", 1)[0].upper() if sent else ""
+        if verb == "DATA":
+            self.data_accepted = reply.code is not None and 300 <= reply.code < 400
+            if self.data_accepted and step.code[0] not in "3xX":
+                raise _SessionGone(
+                    f"DATA: the server answered {reply.code} but the script expects "
+                    f"{step.code} and has no message data to send; rest of the session skipped")
+        elif verb == "TURN":
+            swapped = reply.code == 250
+            if swapped != (step.code[0] == "2"):
+                raise _SessionGone(
+                    f"TURN: the server answered {reply.code}, the script expects {step.code}: "
+                    "the roles cannot follow the script; rest of the session skipped")
+        elif verb == "EHLO" and reply.code == 250:
+            await self.auto_starttls(sent or "")
+
+    async def auto_starttls(self, ehlo_line: str) -> None:
+        """``--starttls auto|yes``: after the script's first EHLO, upgrade and repeat it."""
+        client = self.client
+        assert client is not None
+        if self.starttls == "no" or self.auto_tls_done or client.tls is not None:
+            return
+        self.auto_tls_done = True
+        caps = client.capabilities
+        if not (caps is not None and caps.starttls):
+            if self.starttls == "yes":
+                raise ProtocolViolation("starttls", "STARTTLS is not advertised (--starttls yes)")
+            return
+        reply = await client.starttls()
+        if reply.code != 220:
+            raise ProtocolViolation("starttls", f"STARTTLS refused: {_reply_lines(reply)}")
+        self.emit(StepResult("starttls", 0, "STARTTLS", None, _reply_lines(reply), True, reply,
+                             note=_tls_note(client)))
+        again = await client.command(ehlo_line)
+        self.emit(StepResult("starttls", 0, ehlo_line, None, _reply_lines(again), True, again,
+                             note="EHLO again after STARTTLS (--starttls)"))
+
+    async def send_message(self, step: Message) -> None:
+        client = self.client
+        assert client is not None
+        self.data_message = step
+        if not self.data_accepted:
+            self.data_reply = StepResult(
+                "data", step.end_line + 0, ".", None, None, False,
+                note="message data not sent: the server did not accept DATA",
+                data_preview=_preview(step))
+            return
+        self.data_accepted = False
+        try:
+            self.data_reply = await client.send_data(message_chunks(step))
+        except OSError as exc:
+            raise ServerClosed(
+                "message data", f"cannot read an included file: {exc.strerror or exc} "
+                                f"({exc.filename})") from None
+
+    # -- after TURN: we are the receiver ------------------------------------------------------
+
+    async def send_reply(self, step: SendReply) -> None:
+        client = self.client
+        assert client is not None
+        writer = _writer(client)
+        data = b"".join(x.encode("utf-8", "surrogateescape") + b"\r\n" for x in step.lines)
+        writer.write(data)
+        client.transcript.append(Entry(Direction.CLIENT, time.monotonic(), data, step.text))
+        try:
+            async with asyncio.timeout(client.timeouts.reply):
+                await writer.drain()
+        except TimeoutError:
+            raise StepTimeout("reply", "timed out: the remote stopped reading") from None
+        except OSError as exc:
+            raise ServerClosed("reply", str(exc)) from None
+        self.emit(StepResult("reply-sent", step.line, step.text, None, None, True))
+        if step.answers is not None:
+            cmd = self.commands.get(step.answers)
+            verb = cmd.verb if cmd else ""
+            if verb == "QUIT" and step.code == 221:
+                raise _SessionGone  # the session is over; the remote closes
+
+    async def expect_command(self, step: ExpectCommand) -> None:
+        client = self.client
+        assert client is not None
+        line = await _read_line(client, "remote command")
+        self.commands[step.line] = Command(step.line, line)
+        self.emit(StepResult("remote-command", step.line, None, step.text, line,
+                             step.matches(line)))
+
+    async def expect_message(self, step: ExpectMessage) -> None:
+        client = self.client
+        assert client is not None
+        kept: list[str] = []
+        count = 0
+        while True:
+            line = await _read_line(client, "remote message data", client.timeouts.data)
+            if line == ".":
+                break
+            count += 1
+            if len(kept) < KEEP_REMOTE_DATA_LINES:
+                kept.append(line[1:] if line.startswith("..") else line)
+        ok = step.matches(kept) and (count <= len(kept) or step.match == "code")
+        self.commands[step.end_line] = Command(step.end_line, ".")
+        note = None if count <= len(kept) else f"{count} lines received, first {len(kept)} kept"
+        self.emit(StepResult("remote-data", step.line, None, "\n".join(step.lines),
+                             "\n".join(kept), ok, note=note))
+
+
+def _tls_note(client: SMTPClient) -> str:
+    info = client.tls
+    if info is None:
+        return "TLS not established"
+    verified = "verified" if info.verified else f"NOT verified: {info.verify_error}"
+    return f"TLS established: {info.version} {info.cipher} ({verified})"
+
+
+def _count_checks(steps: Sequence[Step]) -> int:
+    return sum(isinstance(s, (Expect, ExpectCommand, ExpectMessage)) for s in steps)
+
+
+# After TURN the remote sends commands, which the client's reply parser cannot read: the
+# runner reads raw lines from the client's stream. The stream attributes are the client's
+# own; the client has nothing buffered at this point (the remote waits for our greeting).
+def _writer(client: SMTPClient) -> asyncio.StreamWriter:
+    writer = getattr(client, "_writer", None)
+    if writer is None:
+        raise ServerClosed("reply", "the connection is closed")
+    return writer
+
+
+async def _read_line(client: SMTPClient, step: str, timeout: float | None = None) -> str:
+    reader: asyncio.StreamReader | None = getattr(client, "_reader", None)
+    if reader is None:
+        raise ServerClosed(step, "the connection is closed")
+    timeout = client.timeouts.reply if timeout is None else timeout
+    try:
+        async with asyncio.timeout(timeout):
+            raw = await reader.readuntil(b"\n")
+    except TimeoutError:
+        raise StepTimeout(step, f"timed out after {timeout:g} s waiting for the remote") from None
+    except asyncio.IncompleteReadError as exc:
+        raise ServerClosed(step, "the remote closed the connection"
+                           + (" mid-line" if exc.partial else "")) from None
+    except asyncio.LimitOverrunError:
+        raise ProtocolViolation(step, "line longer than the limit") from None
+    except OSError as exc:
+        raise ServerClosed(step, str(exc)) from None
+    if len(raw) > MAX_REMOTE_LINE:
+        raise ProtocolViolation(step, f"line longer than {MAX_REMOTE_LINE} octets")
+    client.transcript.append(Entry(Direction.SERVER, time.monotonic(), raw,
+                                   raw.decode("utf-8", "replace").rstrip("\r\n")))
+    return raw.decode("utf-8", "replace").removesuffix("\n").removesuffix("\r")
+
+
+async def run_script(
+    script: Script,
+    connect: Connector,
+    *,
+    on_step: Callable[[StepResult], None] | None = None,
+    starttls: StartTLS = "no",
+) -> RunResult:
+    """Play ``script``; never raises for server behaviour or connection failures (they
+    are in the result). ``starttls``: "no" (default: the script says exactly what is
+    sent), "auto"/"yes" upgrade after the script's first EHLO and repeat that EHLO."""
+    return await _Run(script, connect, on_step, starttls).play()
+
