@@ -574,7 +574,7 @@ def _ipv4_problem(text: str) -> tuple[int, int, str] | None:
     off = 0
     for part in parts:
         if not part:
-            at = off - 1 if off > 0 else 0
+            at = off if off < len(text) else off - 1  # the '.' after the gap, or the last
             return at, at + 1, "missing number next to '.' in an IPv4 address"
         if _SNUM.fullmatch(part) is None:
             for k, ch in enumerate(part):
@@ -946,10 +946,11 @@ def _check_notify(value: str) -> tuple[int, int, str] | None:
         up = item.upper()
         if up == "NEVER":
             return off, off + len(item), "NEVER cannot be combined with other values"
+        if not item:  # point at the comma next to the gap
+            at = off if off < len(value) else off - 1
+            return at, at + 1, "empty list item"
         if up not in ("SUCCESS", "FAILURE", "DELAY"):
-            at = off if item else max(off - 1, 0)
-            return at, off + max(len(item), 1), (
-                f"'{item}' is not SUCCESS, FAILURE or DELAY" if item else "empty list item")
+            return off, off + len(item), f"'{item}' is not SUCCESS, FAILURE or DELAY"
         if up in seen:
             return off, off + len(item), f"{up} appears twice"
         seen.add(up)

@@ -1,0 +1,202 @@
+"""``smtptui check``: check SMTP command lines against the RFC 821 or RFC 5321 grammar.
+
+Output looks like a compiler diagnostic: the line, a caret line under the exact span,
+then ``error: message [rule]``. Exit status 0 when no line has an error (warnings are
+fine), 1 when any line has one; argparse exits 2 on usage errors.
+
+Headless: imports only the sans-I/O core (no textual, prompt_toolkit or rich).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import unicodedata
+from collections.abc import Iterable, Iterator
+from typing import TextIO
+
+from smtptui.core.diagnostics import Diagnostic
+from smtptui.core.grammar import Dialect, check
+
+_RED = "\x1b[1;31m"
+_YELLOW = "\x1b[1;33m"
+_GREEN = "\x1b[32m"
+_DIM = "\x1b[2m"
+_RESET = "\x1b[0m"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "line", metavar="LINE", nargs="+",
+        help="the command line to check (several words are joined with one space), "
+             "or '-' to check every line read from standard input",
+    )
+    parser.add_argument(
+        "--rfc", choices=("821", "5321"), default="5321",
+        help="grammar to check against: the 1982 BNF of RFC 821 or the ABNF of RFC 5321 "
+             "(default: 5321)",
+    )
+    parser.add_argument(
+        "--json", action="store_true",
+        help='print one JSON object per line: {"line", "valid", "diagnostics"}',
+    )
+    parser.add_argument(
+        "--ehlo-capabilities", metavar="KW,...", default=None,
+        help="EHLO keywords the server advertised, comma-separated (e.g. "
+             "'SIZE 10240000,8BITMIME,DSN,AUTH PLAIN LOGIN'); verbs and parameters "
+             "of extensions not listed get a warning",
+    )
+
+
+class CliCapabilities:
+    """EHLO capabilities given on the command line; duck-types core.ehlo.Capabilities.
+
+    The grammar checker only asks ``keyword in capabilities``, ``size_limit`` and
+    ``auth_mechanisms``, so the CLI does not need a real EHLO reply.
+    """
+
+    def __init__(self, spec: str) -> None:
+        params: dict[str, tuple[str, ...]] = {}
+        for item in spec.split(","):
+            words = item.replace("=", " ").split()
+            if words:
+                params[words[0].upper()] = tuple(words[1:])
+        self._params = params
+        self.keywords = frozenset(params)
+
+    def __contains__(self, keyword: object) -> bool:
+        return isinstance(keyword, str) and keyword.upper() in self._params
+
+    @property
+    def size_limit(self) -> int | None:
+        words = self._params.get("SIZE", ())
+        if words and words[0].isdigit() and int(words[0]) > 0:
+            return int(words[0])
+        return None
+
+    @property
+    def auth_mechanisms(self) -> tuple[str, ...]:
+        return tuple(w.upper() for w in self._params.get("AUTH", ()))
+
+
+def run(args: argparse.Namespace) -> int:
+    dialect: Dialect = "rfc821" if args.rfc == "821" else "rfc5321"
+    caps = None if args.ehlo_capabilities is None else CliCapabilities(args.ehlo_capabilities)
+    out = sys.stdout
+    if hasattr(out, "reconfigure"):
+        out.reconfigure(errors="backslashreplace")
+    colour = _use_colour(out)
+    from_stdin = args.line == ["-"]
+    lines: Iterable[str] = _stdin_lines() if from_stdin else [" ".join(args.line)]
+    failed = False
+    for number, line in enumerate(lines, 1):
+        diagnostics = check(line, dialect, caps)
+        line = _strip_eol(line)
+        has_error = any(d.is_error for d in diagnostics)
+        failed = failed or has_error
+        if args.json:
+            record = {
+                "line": line,
+                "valid": not has_error,
+                "diagnostics": [d.to_dict() for d in diagnostics],
+            }
+            out.write(json.dumps(record) + "\n")
+        else:
+            out.write(render(line, diagnostics, colour=colour,
+                             number=number if from_stdin else None))
+    out.flush()
+    return 1 if failed else 0
+
+
+def _use_colour(stream: TextIO) -> bool:
+    """ANSI colour only on a terminal, and never when NO_COLOR is set (no-color.org)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _stdin_lines() -> Iterator[str]:
+    """Lines of standard input as text; bytes that are not UTF-8 become U+FFFD."""
+    for raw in sys.stdin.buffer:
+        yield raw.decode("utf-8", "replace")
+
+
+def _strip_eol(line: str) -> str:
+    if line.endswith("\n"):
+        return line[:-2] if line.endswith("\r\n") else line[:-1]
+    return line
+
+
+def _display(ch: str) -> str:
+    """How a character is echoed: non-printable characters as Python-style escapes."""
+    if ch == " " or ch.isprintable():
+        return ch
+    o = ord(ch)
+    if ch == "\t":
+        return "\\t"
+    if ch == "\r":
+        return "\\r"
+    if ch == "\n":
+        return "\\n"
+    if o <= 0xFF:
+        return f"\\x{o:02x}"
+    if o <= 0xFFFF:
+        return f"\\u{o:04x}"
+    return f"\\U{o:08x}"
+
+
+def _width(shown: str) -> int:
+    if len(shown) == 1 and unicodedata.east_asian_width(shown) in ("W", "F"):
+        return 2
+    return len(shown)
+
+
+def echo_line(line: str) -> tuple[str, list[int]]:
+    """The line as shown, and the display column where each character starts.
+
+    The offsets list has ``len(line) + 1`` entries so an end-of-line span maps too.
+    """
+    parts: list[str] = []
+    cols: list[int] = []
+    col = 0
+    for ch in line:
+        shown = _display(ch)
+        cols.append(col)
+        parts.append(shown)
+        col += _width(shown)
+    cols.append(col)
+    return "".join(parts), cols
+
+
+def render(line: str, diagnostics: list[Diagnostic], *, colour: bool = False,
+           number: int | None = None) -> str:
+    """Compiler-style text for one checked line."""
+    prefix = "" if number is None else f"{number}: "
+    if not diagnostics:
+        ok = f"{_GREEN}ok{_RESET}" if colour else "ok"
+        if number is None:
+            return ok + "\n"
+        shown, _ = echo_line(line)
+        return f"{prefix}{ok}  {shown}\n"
+    shown, cols = echo_line(line)
+    pad = " " * len(prefix)
+    chunks: list[str] = []
+    for d in diagnostics:
+        start = max(0, min(d.start, len(line)))
+        end = max(start, min(d.end, len(line)))
+        left = cols[start]
+        width = max(1, cols[end] - left)
+        carets = "^" + "~" * (width - 1)
+        label = str(d.severity)
+        rule = f" [{d.rule}]" if d.rule else ""
+        if colour:
+            tint = _RED if d.is_error else _YELLOW
+            carets = f"{tint}{carets}{_RESET}"
+            label = f"{tint}{label}{_RESET}"
+            rule = f"{_DIM}{rule}{_RESET}" if rule else ""
+        chunks.append(f"{prefix}{shown}\n{pad}{' ' * left}{carets}\n"
+                      f"{pad}{label}: {d.message}{rule}\n")
+    return "".join(chunks)
