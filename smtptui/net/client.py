@@ -16,6 +16,7 @@ capped by the core's parser, and a reply over those caps is a ProtocolViolation.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import socket
 import ssl
@@ -87,6 +88,13 @@ class Timeouts:
     """Each reply to a command, and sending a command line."""
     data: float = 600.0
     """DATA: each block of message data written, and the final reply after the dot."""
+
+    def __post_init__(self) -> None:
+        for name in ("connect", "greeting", "reply", "data"):
+            value = getattr(self, name)
+            if not value > 0:
+                raise ValueError(f"{name} timeout must be a positive number of seconds, "
+                                 f"not {value!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -464,6 +472,12 @@ class SMTPClient:
             if reply is None:
                 raise
             return reply
+        except BaseException:
+            # A message cut short (the chunks raised, a deadline, cancellation) must never
+            # be delivered: no end marker is sent, the connection is dropped instead.
+            self._abort("message data not completed: connection dropped so that the "
+                        "partial message is not delivered")
+            raise
         finally:
             self.last_data = DataStats(
                 stuffer.octets, stuffer.wire_octets, stuffer.bare_cr, stuffer.bare_lf,
@@ -535,6 +549,17 @@ class SMTPClient:
             writer.transport.abort()
         self._note("connection closed")
 
+    def _abort(self, why: str) -> None:
+        """Drop the connection at once (synchronous: usable while being cancelled)."""
+        writer = self._writer
+        if writer is None:
+            return
+        self._writer = None
+        self._reader = None
+        self._eof = True
+        writer.transport.abort()
+        self._note(why)
+
     async def __aenter__(self) -> Self:
         return self
 
@@ -585,7 +610,7 @@ class SMTPClient:
 
     async def _secure(self, step: str, hostname: str) -> None:
         """Handshake on the current connection; the insecure fallback when asked."""
-        ctx = self.ssl_context if self.ssl_context is not None else make_tls_context()
+        ctx = self.ssl_context if self.ssl_context is not None else _default_context()
         mode: TLSMode = "implicit" if step == "tls" else "starttls"
         try:
             await self._handshake(step, ctx, hostname)
@@ -627,24 +652,25 @@ class SMTPClient:
                 await writer.start_tls(ctx, server_hostname=hostname,
                                        ssl_handshake_timeout=timeout + 1)
         except ssl.SSLCertVerificationError as exc:
-            await self.close()
+            self._abort("connection closed")
             raise _VerifyFailed(verify_reason(exc)) from None
         except TimeoutError:
-            await self.close()
             reason = f"TLS handshake timed out after {_format_seconds(timeout)} s"
+            self._note(f"{step}: {reason}")
+            self._abort("connection closed")
             raise StepTimeout(step, reason) from None
         except ssl.SSLError as exc:
-            await self.close()
             reason = str(exc.reason or exc).replace("_", " ").lower()
             hint = ""
             if step == "tls" and "wrong version number" in reason:
                 hint = " (is this a plain SMTP port? try without implicit TLS)"
             self._note(f"{step}: TLS handshake failed: {reason}")
+            self._abort("connection closed")
             raise TLSFailure(step, f"TLS handshake failed: {reason}{hint}") from None
         except (OSError, EOFError) as exc:
-            await self.close()
             reason = _os_reason(exc) if isinstance(exc, OSError) else "unexpected end of stream"
             self._note(f"{step}: TLS handshake failed: {reason}")
+            self._abort("connection closed")
             raise TLSFailure(step, f"TLS handshake failed: {reason}") from None
 
     async def _reconnect_unverified(self, step: str, hostname: str) -> None:
@@ -715,6 +741,13 @@ class SMTPClient:
 
     def _note(self, text: str) -> None:
         _note_to(self.transcript, text)
+
+
+@functools.cache
+def _default_context() -> ssl.SSLContext:
+    """The verifying context used when the caller gives none (loaded once: the trust
+    store costs milliseconds)."""
+    return make_tls_context()
 
 
 def _note_to(transcript: Transcript, text: str) -> None:

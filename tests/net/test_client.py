@@ -635,3 +635,140 @@ async def test_every_failure_is_one_line_step_reason(raw_server: StartServer, cl
     for exc in failures:
         assert str(exc) == f"{exc.step}: {exc.reason}"
         assert "\n" not in str(exc) and "\r" not in str(exc)
+
+
+async def test_failing_message_source_drops_the_connection_without_the_end_marker(
+        smtpd: StartServer):
+    server = await smtpd()
+
+    def broken() -> Iterator[bytes]:
+        yield b"Subject: half\r\n\r\nfirst part\r\n"
+        raise OSError("disk read error")
+
+    client = await SMTPClient.connect(server.host, server.port, timeouts=FAST)
+    await client.read_greeting()
+    await client.ehlo("client.test")
+    await client.command("MAIL FROM:<a@client.test>")
+    await client.command("RCPT TO:<b@mx.test.invalid>")
+    await client.command("DATA")
+    with pytest.raises(OSError, match="disk read error"):
+        await client.send_data(broken())
+    assert client.closed
+    await asyncio.sleep(0.05)
+    assert server.handler is not None and server.handler.messages == []
+    assert not any(e.raw == b".\r\n" for e in client.transcript)
+    assert "partial message is not delivered" in client.transcript[-1].text
+
+
+async def test_final_reply_to_data_has_its_own_deadline(raw_server: StartServer):
+    async def silent_after_data(reader: asyncio.StreamReader,
+                                writer: asyncio.StreamWriter) -> None:
+        writer.write(b"220 ok\r\n")
+        while line := await reader.readline():
+            if line == b"DATA\r\n":
+                writer.write(b"354 go\r\n")
+                await writer.drain()
+                await reader.readuntil(b"\r\n.\r\n")
+                await asyncio.sleep(3600)
+            writer.write(b"250 ok\r\n")
+            await writer.drain()
+
+    server = await raw_server(silent_after_data)
+    timeouts = Timeouts(connect=2, greeting=2, reply=2, data=0.3)
+    async with await SMTPClient.connect(server.host, server.port, timeouts=timeouts) as client:
+        await client.read_greeting()
+        await client.command("MAIL FROM:<a@client.test>")
+        await client.command("RCPT TO:<b@raw.test>")
+        await client.command("DATA")
+        with pytest.raises(StepTimeout) as info:
+            await client.send_data([b"hello\r\n"])
+    assert str(info.value) == "end of data: timed out after 0.3 s waiting for the server"
+
+
+async def test_server_that_stops_reading_message_data_times_out(raw_server: StartServer):
+    async def stops_reading(reader: asyncio.StreamReader,
+                            writer: asyncio.StreamWriter) -> None:
+        writer.write(b"220 ok\r\n")
+        while line := await reader.readline():
+            if line == b"DATA\r\n":
+                writer.write(b"354 go\r\n")
+                await writer.drain()
+                await asyncio.sleep(3600)
+            writer.write(b"250 ok\r\n")
+            await writer.drain()
+
+    server = await raw_server(stops_reading)
+
+    def endless() -> Iterator[bytes]:
+        block = (b"z" * 998 + b"\r\n") * 64
+        while True:
+            yield block
+
+    timeouts = Timeouts(connect=2, greeting=2, reply=2, data=0.3)
+    client = await SMTPClient.connect(server.host, server.port, timeouts=timeouts)
+    await client.read_greeting()
+    await client.command("MAIL FROM:<a@client.test>")
+    await client.command("RCPT TO:<b@raw.test>")
+    await client.command("DATA")
+    with pytest.raises(StepTimeout) as info:
+        await client.send_data(endless())
+    assert str(info.value) == ("message data: timed out after 0.3 s: "
+                               "the server stopped reading")
+    assert client.closed
+
+
+async def test_tls_handshake_deadline(raw_server: StartServer, cafile: str):
+    async def mute(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(3600)
+
+    server = await raw_server(mute)
+    with pytest.raises(StepTimeout) as info:
+        await SMTPClient.connect(server.host, server.port, implicit_tls=True,
+                                 ssl_context=make_tls_context(cafile=cafile),
+                                 timeouts=Timeouts(connect=0.3))
+    assert str(info.value) == "tls: TLS handshake timed out after 0.3 s"
+
+
+async def test_server_hanging_up_during_the_handshake(raw_server: StartServer, cafile: str):
+    async def hangs_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"220 ok\r\n")
+        await reader.readline()
+        writer.write(b"220 go ahead\r\n")
+        await writer.drain()
+
+    server = await raw_server(hangs_up)
+    client = await SMTPClient.connect(server.host, server.port, timeouts=FAST,
+                                      ssl_context=make_tls_context(cafile=cafile))
+    await client.read_greeting()
+    with pytest.raises(TLSFailure) as info:
+        await client.starttls()
+    assert str(info.value).startswith("starttls: TLS handshake failed: ")
+    assert client.closed
+
+
+async def test_pipelined_replies_get_latencies_from_their_own_commands(smtpd: StartServer):
+    server = await smtpd()
+    async with await SMTPClient.connect(server.host, server.port, timeouts=FAST) as client:
+        await client.read_greeting()
+        await client.ehlo("client.test")
+        for line in ("MAIL FROM:<a@client.test>", "RCPT TO:<b@mx.test.invalid>", "DATA"):
+            await client.send_line(line)
+        codes = [(await client.read_reply("pipelined")).code for _ in range(3)]
+        assert codes == [250, 250, 354]
+        assert client.state is State.DATA
+        reply = await client.send_data([b"Subject: pipelined\r\n\r\nbody\r\n"])
+        assert reply.code == 250
+    entries = list(client.transcript)
+    for name in ("MAIL", "RCPT", "DATA"):
+        sent = next(e for e in entries if e.text.startswith(name))
+        answer = entries[entries.index(sent) + 1:]
+        replies = [e for e in answer if e.direction is Direction.SERVER]
+        # each reply's latency is measured from its own command, not the last one sent
+        position = ("MAIL", "RCPT", "DATA").index(name)
+        assert replies[position].latency == pytest.approx(
+            replies[position].timestamp - sent.timestamp, abs=1e-3)
+
+
+def test_timeouts_must_be_positive():
+    with pytest.raises(ValueError, match="greeting timeout must be a positive number"):
+        Timeouts(greeting=0)
