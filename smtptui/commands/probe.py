@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import socket
 import sys
@@ -67,7 +66,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--concurrency", type=_positive_int, default=DEFAULT_CONCURRENCY,
                         metavar="N", help=f"probes at a time (default {DEFAULT_CONCURRENCY})")
     parser.add_argument("--no-ptr", dest="ptr", action="store_false",
-                        help="skip the PTR lookup of the connected address")
+                        help="skip the PTR lookup of the connected address (it is skipped "
+                             "anyway for loopback addresses unless --resolver is given)")
     add_connection_arguments(parser)
 
 
@@ -159,13 +159,17 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         return _usage(str(exc))
     if options.cafile is not None or options.insecure:
-        # Fail early (usage error) on a CA file that is not PEM, before any connection.
+        # Build the one context of the run now, so a CA file that is not PEM is a usage
+        # error before any connection (loading trust anchors is slow: only once).
+        import dataclasses
+
         from smtptui.net.client import make_tls_context
 
         try:
-            make_tls_context(cafile=options.cafile, insecure=options.insecure)
+            ctx = make_tls_context(cafile=options.cafile, insecure=options.insecure)
         except (OSError, ValueError) as exc:
             return _usage(str(exc))
+        options = dataclasses.replace(options, ssl_context=ctx)
     out = sys.stdout
     style = Style.for_stream(out)
     if options.insecure:
@@ -180,6 +184,8 @@ async def _run(targets: list[Target], options: ProbeOptions, concurrency: int,
                as_json: bool, out: TextIO, style: Style) -> int:
     from smtptui.net.probe import probe_targets
 
+    if as_json:
+        import json
     failed = 0
     first = True
     async for result in probe_targets(targets, options, concurrency=concurrency):
@@ -258,7 +264,7 @@ def _ms(value: float | None) -> str:
 def _where(result: ProbeResult) -> str:
     """``host (address):port`` plus which MX of which domain, escaped."""
     text = escape(result.label)
-    if result.mail_domain:
+    if result.mail_domain and result.host is not None:
         pref = "implicit MX" if result.mx_preference is None else f"MX {result.mx_preference}"
         text += f" ({pref} of {escape(result.mail_domain)})"
     return text

@@ -50,6 +50,7 @@ class ProbeOptions:
     resolver: tuple[str, int] | None = None   # DNS server instead of the system's
     family: int = 0                           # 0, socket.AF_INET or socket.AF_INET6
     ptr: bool = True                          # look up the PTR of the connected address
+    ssl_context: ssl.SSLContext | None = None  # prebuilt (make_tls_context); else on first use
 
     @property
     def timeouts(self) -> Timeouts:
@@ -150,8 +151,11 @@ class ProbeResult:
 
     @property
     def label(self) -> str:
-        """How a line about this probe names the host: ``host [address]:port``."""
-        host = self.host or self.target
+        """How a line about this probe names the host: ``host (address):port``, or the
+        target as written when no host was found (a DNS failure of a mail domain)."""
+        if self.host is None:
+            return self.target
+        host = self.host
         shown = f"[{host}]" if ":" in host else host
         if self.address and self.address != self.host:
             addr = f"[{self.address}]" if ":" in self.address else self.address
@@ -227,7 +231,7 @@ class _TLSContexts:
 
     def __init__(self, options: ProbeOptions) -> None:
         self._options = options
-        self._ctx: ssl.SSLContext | None = None
+        self._ctx: ssl.SSLContext | None = options.ssl_context
 
     def get(self) -> ssl.SSLContext:
         if self._ctx is None:
@@ -421,11 +425,11 @@ async def expand_target(target: Target, options: ProbeOptions) -> list[HostSpec 
             hosts = await dns.resolve_mx(domain, nameserver=options.resolver,
                                          timeout=options.dns_timeout, family=options.family)
         except dns.DNSFailure as exc:
-            return [_failure(target, domain, "dns", str(exc))]
+            return [_failure(target, None, "dns", str(exc))]
         except Exception as exc:  # noqa: BLE001
-            return [_failure(target, domain, "dns", f"{type(exc).__name__}: {exc}")]
+            return [_failure(target, None, "dns", f"{type(exc).__name__}: {exc}")]
         if not hosts:
-            return [_failure(target, domain, "dns", f"{domain}: no mail exchanger found")]
+            return [_failure(target, None, "dns", f"{domain}: no mail exchanger found")]
         out: list[HostSpec | ProbeResult] = []
         for mx in hosts:
             if not mx.addresses:

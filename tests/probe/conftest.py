@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import os
+import socket
 import ssl
 import sys
 import tempfile
@@ -77,7 +78,8 @@ class Server:
 
     @property
     def target(self) -> str:
-        return f"{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
 
 
 def _start(controller: Controller) -> Controller:
@@ -92,8 +94,15 @@ class _Auth:
         return AuthResult(success=True)
 
 
+def _free_port6() -> int:
+    with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+        s.bind(("::1", 0))
+        return int(s.getsockname()[1])
+
+
 def _controller(tls: TLSFiles | None = None, *, implicit: bool = False, auth: bool = False,
-                ident: str | None = None, hostname: str = "mx.test.example") -> Controller:
+                ident: str | None = None, hostname: str = "mx.test.example",
+                bind: str = "127.0.0.1") -> Controller:
     kwargs: dict[str, object] = {}
     if tls is not None and not implicit:
         kwargs["tls_context"] = tls.server_context()
@@ -103,7 +112,8 @@ def _controller(tls: TLSFiles | None = None, *, implicit: bool = False, auth: bo
     if ident is not None:
         kwargs["ident"] = ident
     return Controller(
-        Sink(), hostname="127.0.0.1", port=free_port(), server_hostname=hostname,
+        Sink(), hostname=bind, port=_free_port6() if ":" in bind else free_port(),
+        server_hostname=hostname,
         ssl_context=tls.server_context() if (tls is not None and implicit) else None,
         **kwargs,
     )

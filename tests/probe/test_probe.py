@@ -202,6 +202,22 @@ def test_all_ok_exit_zero_human(capsys, server_factory: Callable[..., Server]) -
     assert sum(line.startswith("OK") for line in out.splitlines()) == 3
 
 
+def test_ipv6_loopback_and_family_options(capsys,
+                                          server_factory: Callable[..., Server]) -> None:
+    try:
+        s = server_factory(bind="::1")
+    except OSError as exc:
+        pytest.skip(f"no IPv6 loopback here: {exc}")
+    code, (r,) = probe_json(capsys, s.target)
+    assert code == 0, r["error"]
+    assert r["host"] == "::1" and r["address"] == "::1" and r["port"] == s.port
+    code, (r,) = probe_json(capsys, "-6", s.target)
+    assert code == 0
+    code, out, err = probe(capsys, "-4", s.target)
+    assert code == 1
+    assert_one_failure_line(out, err, f"[::1]:{s.port}", "connect: ", "IPv4")
+
+
 # --------------------------------------------------------------------------- failures
 
 

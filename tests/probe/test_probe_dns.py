@@ -88,7 +88,9 @@ def test_null_mx_is_one_clear_line(capsys, dnsmasq) -> None:
     assert line.startswith("FAIL") and "nullmx.test" in line
     assert "accepts no mail" in line and "RFC 7505" in line
     code, (r,) = run_json(capsys, "--resolver", dnsmasq.resolver_arg, "@nullmx.test")
-    assert r["ok"] is False and r["error"].startswith("dns: ") and r["address"] is None
+    assert r["ok"] is False and r["error"].startswith("dns: ")
+    assert r["host"] is None and r["address"] is None and r["target"] == "@nullmx.test"
+    assert line.startswith("FAIL @nullmx.test: dns: ")
 
 
 def test_nxdomain_and_ghost_exchanger(capsys, dnsmasq, plain_server: Server) -> None:

@@ -52,7 +52,7 @@ def test_postfix_capabilities_and_verified_starttls(capsys, postfix: PostfixInst
 
 def test_postfix_human_report(capsys, postfix: PostfixInstance, tls_files: TLSFiles) -> None:
     code = main(["probe", "--helo", "client.test", "--cafile", str(tls_files.cafile),
-                 f"localhost:{postfix.smtp_port}"])
+                 f"127.0.0.1:{postfix.smtp_port}"])
     out, err = capsys.readouterr()
     assert code == 0, out + err
     assert f"220 {HOSTNAME} ESMTP Postfix" in out
