@@ -24,6 +24,7 @@ import enum
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal
 
@@ -315,17 +316,17 @@ _CANDIDATES: dict[State, tuple[str, ...]] = {
 }
 
 
-def _advertised(verb: str, capabilities: Capabilities | None) -> bool:
+def _advertised(verb: str, keywords: frozenset[str] | None) -> bool:
     keyword = COMMANDS[verb].ehlo_keyword or verb
-    return capabilities is None or keyword in capabilities
+    return keywords is None or keyword in keywords
 
 
-def _gate_open(gate: _Gate, verb: str, capabilities: Capabilities | None,
+def _gate_open(gate: _Gate, verb: str, keywords: frozenset[str] | None,
                esmtp: bool | None, tls: bool, authenticated: bool) -> bool:
     if gate is _Gate.ADVERTISED:
-        return esmtp is not False and _advertised(verb, capabilities)
+        return esmtp is not False and _advertised(verb, keywords)
     if gate is _Gate.ADVERTISED_IF_ESMTP:
-        return not esmtp or _advertised(verb, capabilities)
+        return not esmtp or _advertised(verb, keywords)
     if gate is _Gate.NOT_TLS:
         return not tls
     return not authenticated
@@ -340,8 +341,15 @@ def legal_in(state: State, *, capabilities: Capabilities | None = None,
     gates are open: an extension needs an EHLO session that advertised it
     (``esmtp=None`` means unknown: allowed), STARTTLS not twice, AUTH not twice.
     """
+    keywords = capabilities.keywords if capabilities is not None else None
+    return _legal(state, keywords, esmtp, tls, authenticated)
+
+
+@lru_cache(maxsize=256)
+def _legal(state: State, keywords: frozenset[str] | None, esmtp: bool | None, tls: bool,
+           authenticated: bool) -> tuple[str, ...]:
     return tuple(v for v in _CANDIDATES[state]
-                 if all(_gate_open(g, v, capabilities, esmtp, tls, authenticated)
+                 if all(_gate_open(g, v, keywords, esmtp, tls, authenticated)
                         for g in _GATES.get(v, ())))
 
 
