@@ -22,6 +22,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from smtptui.net.errors import printable
+
 __all__ = [
     "TLSInfo",
     "cert_summary",
@@ -34,6 +36,7 @@ __all__ = [
 TLSMode = Literal["starttls", "implicit"]
 
 _INSECURE_MARK = "_smtptui_insecure"
+_FIELD_LIMIT = 1024
 
 # Short names of distinguished-name attributes, as OpenSSL prints them.
 _DN_NAMES = {
@@ -141,10 +144,13 @@ def cert_summary(ssl_object: Any) -> dict[str, Any]:
             der = None
         if der:
             decoded = decode_der_certificate(der)
+    # Certificate text comes from the server: control characters are escaped here so no
+    # front end can be tricked into writing them to a terminal.
     return {
-        "subject": _format_dn(decoded.get("subject", ())),
-        "issuer": _format_dn(decoded.get("issuer", ())),
-        "san": tuple(_format_san(kind, value) for kind, value in decoded.get("subjectAltName", ())),
+        "subject": printable(_format_dn(decoded.get("subject", ())), _FIELD_LIMIT),
+        "issuer": printable(_format_dn(decoded.get("issuer", ())), _FIELD_LIMIT),
+        "san": tuple(printable(_format_san(kind, value), _FIELD_LIMIT)
+                     for kind, value in decoded.get("subjectAltName", ())),
         "not_before": _iso_time(decoded.get("notBefore")),
         "not_after": _iso_time(decoded.get("notAfter")),
     }

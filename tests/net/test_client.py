@@ -772,3 +772,50 @@ async def test_pipelined_replies_get_latencies_from_their_own_commands(smtpd: St
 def test_timeouts_must_be_positive():
     with pytest.raises(ValueError, match="greeting timeout must be a positive number"):
         Timeouts(greeting=0)
+
+
+async def test_data_streaming_memory_stays_bounded(raw_server: StartServer):
+    """20 MB through send_data while tracemalloc watches: the message is never held."""
+    import tracemalloc
+
+    received = 0
+
+    async def sink(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal received
+        writer.write(b"220 ok\r\n")
+        while line := await reader.readline():
+            if line == b"DATA\r\n":
+                writer.write(b"354 go\r\n")
+                await writer.drain()
+                tail = b""
+                while not tail.endswith(b"\r\n.\r\n"):
+                    block = await reader.read(65536)
+                    if not block:
+                        return
+                    received += len(block)
+                    tail = (tail + block)[-5:]
+            writer.write(b"250 ok\r\n")
+            await writer.drain()
+
+    server = await raw_server(sink)
+    block = (b"m" * 98 + b"\r\n") * 1000  # 100 kB
+    total = 200 * len(block)
+
+    def message() -> Iterator[bytes]:
+        for _ in range(200):
+            yield block
+
+    async with await SMTPClient.connect(server.host, server.port, timeouts=FAST) as client:
+        await client.read_greeting()
+        await client.command("MAIL FROM:<a@client.test>")
+        await client.command("RCPT TO:<b@raw.test>")
+        await client.command("DATA")
+        tracemalloc.start()
+        try:
+            reply = await client.send_data(message())
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert reply.code == 250
+    assert received == total + 3
+    assert peak < 4 * 1024 * 1024, f"peak {peak} bytes while streaming {total} bytes"

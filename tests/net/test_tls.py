@@ -10,6 +10,7 @@ import trustme
 
 from smtptui.net.tls import (
     TLSInfo,
+    cert_summary,
     decode_der_certificate,
     is_insecure,
     make_tls_context,
@@ -79,3 +80,20 @@ def test_tls_info_to_dict_is_json_ready():
     assert d["san"] == ["DNS:x"]
     assert d["verify_error"] == "self-signed certificate"
     assert d["mode"] == "starttls"
+
+
+def test_certificate_text_is_escaped_for_terminals():
+    ca = trustme.CA()
+    leaf = ca.issue_cert("mx.lab.test", common_name="evil\x1b[2Jname")
+
+    class FakeSSLObject:
+        def getpeercert(self, binary_form: bool = False):
+            if not binary_form:
+                return {}  # an unverified session: only the DER form is available
+            return ssl.PEM_cert_to_DER_cert(leaf.cert_chain_pems[0].bytes().decode())
+
+    summary = cert_summary(FakeSSLObject())
+    assert "\x1b" not in summary["subject"]
+    assert "CN=evil\\x1b[2Jname" in summary["subject"]
+    assert summary["san"] == ("DNS:mx.lab.test",)
+    assert summary["not_after"].endswith("Z")
