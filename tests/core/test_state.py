@@ -9,6 +9,8 @@ session as RFC 821 §4.3 and RFC 5321 §4.1.4/§4.3.2 describe it.
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from smtptui.core.diagnostics import Severity
 from smtptui.core.replies import Reply
@@ -445,3 +447,42 @@ def test_closed_tracker_ignores_everything() -> None:
     t = tracker.reply_received(Reply.from_text("250 OK"))
     assert tracker.state is CLOSED and t.before is t.after is CLOSED
     assert tracker.legal_verbs() == () and tracker.pending == ()
+
+
+# --- whatever happens, the tracker keeps its footing -----------------------------------
+
+_LINES = ["EHLO c", "HELO c", "MAIL FROM:<a@b>", "RCPT TO:<c@d>", "DATA", "RSET", "QUIT",
+          "STARTTLS", "AUTH PLAIN", "AUTH LOGIN", "*", "BDAT 10", "BDAT 1 LAST", "TURN",
+          "NOOP", ".", "x", "", "VRFY a", "SEND FROM:<a@b>", "ETRN x"]
+_REPLIES = ["220 x", "221 bye", "250 ok", "251 fwd", "334 ", "235 ok", "354 go", "421 bye",
+            "450 busy", "500 what", "503 sequence", "535 no", "554 no", "250-x\n250 STARTTLS",
+            "250-x\n250-PIPELINING\n250 AUTH PLAIN"]
+_EVENTS = st.lists(st.one_of(
+    st.tuples(st.just("C"), st.sampled_from(_LINES)),
+    st.tuples(st.just("S"), st.sampled_from(_REPLIES)),
+    st.tuples(st.sampled_from(["TLS", "END"]), st.just("")),
+), max_size=40)
+
+
+@given(_EVENTS)
+def test_any_event_sequence_is_followed_without_error(events: list[tuple[str, str]]) -> None:
+    tracker = SessionTracker()
+    for kind, text in events:
+        for line in _LINES:
+            assert all(d.severity is Severity.WARNING for d in tracker.check_sequence(line))
+        if kind == "C":
+            tracker.command_sent(text)
+        elif kind == "S":
+            before = tracker.state
+            t = tracker.reply_received(Reply.from_text(text))
+            assert (t.before, t.after) == (before, tracker.state)
+        elif kind == "TLS":
+            tracker.tls_established()
+        else:
+            tracker.data_finished()
+        assert set(tracker.usual_next()) <= set(tracker.legal_verbs())
+        assert tracker.recipients >= 0
+        if tracker.state is CLOSED:
+            assert tracker.pending == ()
+        if tracker.state not in (MAIL, RCPT, DATA):
+            assert tracker.recipients == 0
