@@ -819,3 +819,28 @@ async def test_data_streaming_memory_stays_bounded(raw_server: StartServer):
         assert reply.code == 250
     assert received == total + 3
     assert peak < 4 * 1024 * 1024, f"peak {peak} bytes while streaming {total} bytes"
+
+
+async def test_expired_certificate_reason(smtpd: StartServer, ca, cafile: str):
+    import datetime
+
+    now = datetime.datetime.now(datetime.UTC)
+    leaf = ca.issue_cert("localhost", "127.0.0.1", not_before=now - datetime.timedelta(days=30),
+                         not_after=now - datetime.timedelta(days=1))
+    expired = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    leaf.configure_cert(expired)
+    server = await smtpd(tls_context=expired)
+    client = await SMTPClient.connect(server.host, server.port, timeouts=FAST,
+                                      ssl_context=make_tls_context(cafile=cafile))
+    with pytest.raises(TLSFailure) as info:
+        await _starttls_session(client)
+    assert str(info.value) == "starttls: certificate verify failed: certificate has expired"
+    # with --insecure the same session goes on, and says why it is not verified
+    client = await SMTPClient.connect(server.host, server.port, timeouts=FAST,
+                                      ssl_context=make_tls_context(cafile=cafile, insecure=True))
+    async with client:
+        await _starttls_session(client)
+        assert client.tls is not None and not client.tls.verified
+        assert client.tls.verify_error == "certificate has expired"
+        assert client.tls.not_after < datetime.datetime.now(datetime.UTC).strftime(
+            "%Y-%m-%dT%H:%M:%SZ")
