@@ -90,7 +90,13 @@ def complete(partial_line: str, state: State | SessionTracker | None = None,
     if tracker is not None:
         if capabilities is None:
             capabilities = tracker.capabilities
+        if tracker.sending_data:
+            return []  # message text, not a command
         state = tracker.state
+    elif state is State.DATA:
+        return []
+    if state is State.AUTH:
+        return []      # a base64 SASL response: a secret, nothing to suggest
     line = partial_line if isinstance(partial_line, str) else ""
     lead = len(line) - len(line.lstrip(_WS))
     body = line[lead:]

@@ -137,6 +137,21 @@ def test_live_tracker_orders_verbs_and_supplies_capabilities() -> None:
     assert texts("MAIL FROM:<a@b> ", state=tracker) == ["SIZE="]
 
 
+def test_nothing_to_complete_in_message_text_or_sasl_responses() -> None:
+    assert complete("MA", State.DATA) == [] and complete("MA", State.AUTH) == []
+    tracker = SessionTracker()
+    for kind, text in [("S", "220 x"), ("C", "HELO c"), ("S", "250 x"),
+                       ("C", "MAIL FROM:<a@b>"), ("S", "250 ok"), ("C", "RCPT TO:<c@d>"),
+                       ("S", "250 ok"), ("C", "DATA"), ("S", "354 go")]:
+        if kind == "C":
+            tracker.command_sent(text)
+        else:
+            tracker.reply_received(Reply.from_text(text))
+    assert complete("MA", tracker) == []
+    tracker.data_finished()                      # waiting for the final reply:
+    assert texts("MA", state=tracker) == ["MAIL "]   # commands may be pipelined again
+
+
 def test_ehlo_offers_the_callers_local_name() -> None:
     assert texts("EHLO ", local_name="client.example.org") == ["client.example.org",
                                                                "localhost"]
