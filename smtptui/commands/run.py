@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, TextIO
 from smtptui.commands.probe import Style, add_connection_arguments
 
 if TYPE_CHECKING:
-    from smtptui.core.script import Script
+    from smtptui.core.script import Script, Session
     from smtptui.net.runner import Connector, RunResult, StepResult
 
 NO_TARGET = "run: a TARGET is required until the embedded server lands"
@@ -119,8 +119,11 @@ async def _play(script: Script, connector: Connector, starttls: str,
     from smtptui.net.runner import run_script
 
     on_step = printer.step if printer is not None else None
+    on_session = None
+    if printer is not None and len(script.sessions) > 1:
+        on_session = printer.session
     return await run_script(script, await _resolve(connector), on_step=on_step,
-                            starttls=starttls)  # type: ignore[arg-type]
+                            starttls=starttls, on_session=on_session)  # type: ignore[arg-type]
 
 
 async def _resolve(connector: Connector) -> Connector:
@@ -201,6 +204,14 @@ class _Printer:
     def __init__(self, out: TextIO, style: Style) -> None:
         self.out = out
         self.style = style
+
+    def session(self, session: Session, where: str) -> None:
+        self.count = getattr(self, "count", 0) + 1
+        host = f" ({session.host_hint})" if session.host_hint else ""
+        if self.count > 1:
+            self.out.write("\n")
+        self.out.write(self.style.head(f"-- session {self.count}{host}, line {session.line}: "
+                                       f"{_escape(where, 200)}") + "\n")
 
     def write(self, mark: str, letter: str, text: str) -> None:
         self.out.write(f"{mark} {letter}: {_escape(text)}".rstrip() + "\n")

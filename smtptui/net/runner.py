@@ -231,6 +231,7 @@ class _Run:
     connect: Connector
     on_step: Callable[[StepResult], None] | None
     starttls: StartTLS
+    on_session: Callable[[Session, str], None] | None = None
     results: list[StepResult] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     not_run: int = 0
@@ -277,8 +278,12 @@ class _Run:
             self.client = await self.connect(session)
             self.label = format_host_port(self.client.host, self.client.port)
         except SMTPClientError as exc:
+            if self.on_session is not None:
+                self.on_session(session, self.label)
             self.fail(str(exc), steps[1:])
             return
+        if self.on_session is not None:
+            self.on_session(session, self.label)
         for index, step in enumerate(steps[1:], start=1):
             try:
                 await self.play_step(step)
@@ -529,9 +534,12 @@ async def run_script(
     *,
     on_step: Callable[[StepResult], None] | None = None,
     starttls: StartTLS = "no",
+    on_session: Callable[[Session, str], None] | None = None,
 ) -> RunResult:
     """Play ``script``; never raises for server behaviour or connection failures (they
     are in the result). ``starttls``: "no" (default: the script says exactly what is
-    sent), "auto"/"yes" upgrade after the script's first EHLO and repeat that EHLO."""
-    return await _Run(script, connect, on_step, starttls).play()
+    sent), "auto"/"yes" upgrade after the script's first EHLO and repeat that EHLO.
+    ``on_step`` gets every result as it happens; ``on_session`` each session as it
+    starts, with the ``host:port`` it connected to (or tried)."""
+    return await _Run(script, connect, on_step, starttls, on_session).play()
 

@@ -444,3 +444,56 @@ def test_no_color_and_colour(monkeypatch):
     assert Style.for_stream(TTY()).colour is True
     monkeypatch.setenv("NO_COLOR", "1")
     assert Style.for_stream(TTY()).colour is False
+
+
+# ---------------------------------------------------------------- deadlines, @domain targets
+
+
+def test_silent_server_times_out_never_hangs(raw_server, capsys):
+    async def silent(reader, writer):
+        await reader.read(1)  # never greets
+
+    server = raw_server(silent)
+    code, out, err = run_cli(capsys, str(SCRIPTS / "rfc821-scenario1.smtp"), server.target,
+                             "--timeout", "0.5")
+    assert code == 1
+    assert err.splitlines() == [f"{server.target}: greeting: timed out after 0.5 s waiting "
+                                "for the server"]
+    assert "8 not run" in out
+
+
+def _dnsmasq():
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "dns" / "dnsmasq.py"
+    if not path.exists():
+        pytest.skip("tests/dns/dnsmasq.py (the DNS test launcher) is not there")
+    name = "_smtptui_tests_dnsmasq"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    module = sys.modules[name]
+    reason = module.unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    return module
+
+
+def test_domain_target_runs_against_its_mx(smtpd, capsys):
+    dnsmasq = _dnsmasq()
+    with dnsmasq.DnsmasqServer(zone=dnsmasq.ZONE) as dns:
+        code, out, err = run_cli(capsys, str(SCRIPTS / "rfc821-scenario1.smtp"),
+                                 f"@mx.test:{smtpd.port}", "--resolver", dns.resolver_arg,
+                                 "--timeout", "5")
+        assert code == 0, out + err
+        assert out.rstrip().endswith("9 of 9 expectations met")
+        code, out, err = run_cli(capsys, str(SCRIPTS / "rfc821-scenario1.smtp"),
+                                 f"@nullmx.test:{smtpd.port}", "--resolver", dns.resolver_arg,
+                                 "--timeout", "5")
+    assert code == 1
+    assert len(err.splitlines()) == 1
+    assert err.startswith("@nullmx.test: dns: ") and "null MX" in err
