@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
+from smtptui.core.commands import COMMANDS
 from smtptui.core.data import DotStuffer
 from smtptui.core.replies import Reply, ReplyParser
 from smtptui.core.state import SessionTracker, State
@@ -339,6 +340,7 @@ class SMTPClient:
             data = await self._reader.read(READ_SIZE)
         except ssl.SSLError as exc:
             self._eof = True
+            self._note(f"{step}: TLS error: {exc.reason or exc}")
             raise ServerClosed(step, f"TLS error: {exc.reason or exc}") from None
         except OSError as exc:
             self._eof = True
@@ -386,12 +388,13 @@ class SMTPClient:
             raise ValueError("a command line cannot contain CR or LF")
         data = line.encode("utf-8", "surrogateescape") + b"\r\n"
         in_data = self.tracker.sending_data
+        verb = line.split(" ", 1)[0].upper()
         if in_data:
             step = "message data"
-        elif secret:
-            step = self._last_verb
+        elif secret and (self.tracker.state is State.AUTH or verb not in COMMANDS):
+            step = self._last_verb  # a SASL response: never name a step after a secret
         else:
-            step = line.split(" ", 1)[0].upper() or "command"
+            step = verb or "command"
             self._last_verb = step
             if step in ("EHLO", "HELO", "LHLO"):
                 self._hello_line = line

@@ -844,3 +844,15 @@ async def test_expired_certificate_reason(smtpd: StartServer, ca, cafile: str):
         assert client.tls.verify_error == "certificate has expired"
         assert client.tls.not_after < datetime.datetime.now(datetime.UTC).strftime(
             "%Y-%m-%dT%H:%M:%SZ")
+
+
+async def test_secret_initial_response_is_named_after_its_verb(raw_server: StartServer):
+    server = await raw_server(scripted(replies={"AUTH": HANG}))
+    async with await SMTPClient.connect(
+            server.host, server.port, timeouts=Timeouts(connect=2, greeting=2, reply=0.2)
+    ) as client:
+        await client.read_greeting()
+        await client.ehlo("client.test")
+        with pytest.raises(StepTimeout, match="^AUTH: timed out"):
+            await client.command("AUTH PLAIN AGFsaWNlAHNlY3JldA==", secret=True)
+    assert "AGFsaWNl" not in client.transcript.to_text()
