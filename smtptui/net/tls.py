@@ -17,9 +17,8 @@ import contextlib
 import ipaddress
 import os
 import ssl
-import tempfile
+import time
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from smtptui.net.errors import printable
@@ -161,6 +160,8 @@ def decode_der_certificate(der: bytes) -> dict[str, Any]:
     decoder = getattr(getattr(ssl, "_ssl", None), "_test_decode_cert", None)
     if decoder is None:
         return {}
+    import tempfile  # only for unverified sessions: keep it off the common path
+
     pem = ssl.DER_cert_to_PEM_cert(der)
     fd, path = tempfile.mkstemp(prefix="smtptui-cert-", suffix=".pem")
     try:
@@ -198,4 +199,4 @@ def _iso_time(value: str | None) -> str:
         seconds = ssl.cert_time_to_seconds(value)
     except ValueError:
         return value
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
