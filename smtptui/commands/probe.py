@@ -19,7 +19,6 @@ written raw to the terminal: control characters and escape sequences are shown e
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import socket
 import sys
@@ -41,7 +40,7 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--tls", action="store_true",
                    help="implicit TLS from the first byte (SMTPS, port 465 by default)")
     g.add_argument("--cafile", metavar="FILE",
-                   help="trust the CA certificate(s) in FILE instead of the system store")
+                   help="also trust the CA certificate(s) in FILE (PEM), e.g. a private CA")
     g.add_argument("--insecure", action="store_true",
                    help="do not verify certificates (always reported as a warning)")
     g.add_argument("--timeout", type=_positive_float, metavar="SECONDS",
@@ -177,6 +176,8 @@ def run(args: argparse.Namespace) -> int:
         print(err_style.warn("smtptui probe: warning: --insecure: TLS certificates are "
                              "not verified; anyone on the path can read and change this "
                              "session"), file=sys.stderr)
+    import asyncio
+
     return asyncio.run(_run(targets, options, args.concurrency, args.json, out, style))
 
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from smtptui.core.ehlo import Capabilities, Capability
 from smtptui.net.client import SMTPClient, Timeouts, TLSInfo, make_tls_context
-from smtptui.net.errors import SMTPClientError
+from smtptui.net.errors import SMTPClientError, printable
 from smtptui.net.targets import Target
 
 if TYPE_CHECKING:
@@ -318,7 +318,7 @@ async def probe_host(spec: HostSpec, options: ProbeOptions,
         lap("banner")
         state["banner_code"], state["banner_lines"] = greeting.code, tuple(greeting.lines)
         if greeting.code is None:
-            raise _Failed(step, f"not an SMTP greeting: {greeting.raw[:80]!r}")
+            raise _Failed(step, f"not an SMTP greeting: {printable(greeting.raw)}")
         if greeting.code != 220:
             raise _Failed(step, f"server refuses service: {_reply_text(greeting)}")
         banner_words = greeting.lines[0].split() if greeting.lines else []
