@@ -477,7 +477,7 @@ class _Parser:
         else:
             known = ", ".join(f"#!{d}" for d in _DIRECTIVES)
             raise self.fail(
-                n, f"unknown directive '#!{_short(word, 20)}' (known: {known}; "
+                n, f"unknown directive {_short('#!' + word, 22)!r} (known: {known}; "
                 "a plain comment is '# ...')"
             )
 
@@ -573,7 +573,7 @@ class _Parser:
                     "is answered in full)",
                 )
             if last.verb in _LAST_IN_GROUP or last.verb == ".":
-                raise self.no_reply(last, found=f"'{self.local}: {_short(body, 30)}'", at=n)
+                raise self.no_reply(last, found=repr(_short(f"{self.local}: {body}", 33)), at=n)
             if verb in _ALONE:
                 raise self.fail(
                     n,
