@@ -281,6 +281,41 @@ async def _evil_banner(reader: asyncio.StreamReader, writer: asyncio.StreamWrite
         await writer.drain()
 
 
+async def _tls_refused(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Advertises STARTTLS, then refuses it (RFC 3207 §4: 454 TLS not available)."""
+    writer.write(b"220 notls.example ESMTP\r\n")
+    while line := await reader.readline():
+        verb = line.split()[0].upper() if line.split() else b""
+        if verb == b"EHLO":
+            writer.write(b"250-notls.example\r\n250 STARTTLS\r\n")
+        elif verb == b"STARTTLS":
+            writer.write(b"454 4.7.0 TLS not available due to temporary reason\r\n")
+        elif verb == b"QUIT":
+            writer.write(b"221 bye\r\n")
+            await writer.drain()
+            return
+        await writer.drain()
+
+
+async def _slow_greeting(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await asyncio.sleep(1.5)
+    await _old_server(reader, writer)
+
+
+def test_starttls_refused_by_server(capsys, raw_server) -> None:
+    s: RawServer = raw_server(_tls_refused)
+    code, out, err = probe(capsys, "--timeout", "5", s.target)
+    assert code == 1
+    assert_one_failure_line(out, err, s.target, "starttls: ", "454 4.7.0 TLS not available")
+
+
+def test_results_are_printed_as_they_finish(capsys, raw_server, plain_server: Server) -> None:
+    slow: RawServer = raw_server(_slow_greeting)
+    code, results = probe_json(capsys, "--timeout", "5", slow.target, plain_server.target)
+    assert code == 0
+    assert [r["target"] for r in results] == [plain_server.target, slow.target]
+
+
 def test_garbage_instead_of_greeting(capsys, raw_server) -> None:
     s: RawServer = raw_server(_garbage)
     code, out, err = probe(capsys, "--timeout", "5", s.target)
