@@ -37,10 +37,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BDAT_LAST",
+    "BY_CODE",
     "END_OF_DATA",
     "GREETING",
     "LENIENT",
     "SASL_RESPONSE",
+    "TLS_ESTABLISHED",
     "TRANSITIONS",
     "Effect",
     "Pending",
