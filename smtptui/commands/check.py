@@ -62,7 +62,8 @@ class CliCapabilities:
         for item in spec.split(","):
             words = item.replace("=", " ").split()
             if words:
-                params[words[0].upper()] = tuple(words[1:])
+                keyword = words[0].upper()
+                params[keyword] = params.get(keyword, ()) + tuple(words[1:])
         self._params = params
         self.keywords = frozenset(params)
 
