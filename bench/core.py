@@ -1,0 +1,197 @@
+"""Benchmarks of the sans-I/O core (issue: foundation).
+
+Prints figures and ratios measured in the same run (absolute times are noisy):
+
+1. ``check`` throughput over 100,000 mixed command lines (goal: >= 50,000 lines/s, one core).
+2. The reply parser over one 100,000-line multi-line reply fed in 4 KiB chunks, against
+   CPython ``smtplib``'s own reply reading (``SMTP.getreply``) of the same bytes from a
+   socket pair (goal: ratio >= 1.0, i.e. no slower than smtplib).
+3. The ``python -X importtime`` cost of ``smtptui.core``.
+4. ``smtptui check LINE`` as a whole process against a bare ``python -c pass``
+   (goal: <= 3x).
+
+Run: ``python bench/core.py`` (about half a minute).
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import smtplib
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from smtptui.core.grammar import check  # noqa: E402
+from smtptui.core.replies import ReplyParser  # noqa: E402
+
+N_LINES = 100_000
+REPLY_LINES = 100_000
+CHUNK = 4096
+
+
+def mixed_lines(n: int, seed: int = 1982) -> list[str]:
+    """A realistic mix: mostly valid commands, some with errors, all verbs represented."""
+    rng = random.Random(seed)
+    users = ["smith", "Jones", "green", "brown.j", '"Joe\\,Smith"', "x" * 64, "a+tag"]
+    hosts = ["USC-ISIF.ARPA", "bbn-unix.arpa", "mail.example.org", "[10.0.0.1]",
+             "[IPv6:2001:db8::1]", "a.b.c.d.e.example"]
+    templates = [
+        lambda: f"HELO {rng.choice(hosts).strip('[]')}",
+        lambda: f"EHLO {rng.choice(hosts)}",
+        lambda: f"MAIL FROM:<{rng.choice(users)}@{rng.choice(hosts)}>",
+        lambda: f"MAIL FROM:<{rng.choice(users)}@{rng.choice(hosts)}> SIZE={rng.randint(1, 10**7)} BODY=8BITMIME",
+        lambda: f"RCPT TO:<{rng.choice(users)}@{rng.choice(hosts)}>",
+        lambda: f"RCPT TO:<{rng.choice(users)}@{rng.choice(hosts)}> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;a@b",
+        lambda: "RCPT TO:<@HOSTA.ARPA,@HOSTB.ARPA:JONES@HOSTC.ARPA>",
+        lambda: "MAIL FROM:<>",
+        lambda: "DATA",
+        lambda: "RSET",
+        lambda: "QUIT",
+        lambda: "NOOP",
+        lambda: f"VRFY {rng.choice(users)}",
+        lambda: "EXPN Example-People",
+        lambda: "HELP MAIL",
+        lambda: "SEND FROM:<Smith@Alpha.ARPA>",
+        lambda: "MAIL FROM: <smith@example.org>",      # warning
+        lambda: "MAIL FROM:<smith@example.org",        # error
+        lambda: "RCPT TO:<bad_domain@under_score.org>",  # error
+        lambda: "XYZZY plugh",                          # unknown verb
+    ]
+    return [rng.choice(templates)() for _ in range(n)]
+
+
+def bench_check() -> float:
+    lines = mixed_lines(N_LINES)
+    check(lines[0])  # warm up
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for line in lines:
+            check(line)
+        best = min(best, time.perf_counter() - t0)
+    return N_LINES / best
+
+
+def reply_bytes(n: int) -> bytes:
+    body = b"".join(b"250-line %d of a very long multi-line reply\r\n" % i for i in range(n - 1))
+    return body + b"250 last line\r\n"
+
+
+def bench_ours(data: bytes) -> float:
+    best = float("inf")
+    for _ in range(5):
+        parser = ReplyParser(max_reply_lines=REPLY_LINES + 10)
+        t0 = time.perf_counter()
+        replies = []
+        for i in range(0, len(data), CHUNK):
+            replies.extend(parser.feed(data[i : i + CHUNK]))
+        best = min(best, time.perf_counter() - t0)
+        assert len(replies) == 1 and len(replies[0].lines) == REPLY_LINES, "parser lost lines"
+    return best
+
+
+def bench_ours_socket(data: bytes) -> float:
+    """The same parser reading the bytes from a socket pair, 4 KiB recv at a time."""
+    best = float("inf")
+    for _ in range(5):
+        a, b = socket.socketpair()
+        writer = threading.Thread(target=lambda: (b.sendall(data), b.close()))
+        parser = ReplyParser(max_reply_lines=REPLY_LINES + 10)
+        t0 = time.perf_counter()
+        writer.start()
+        replies = []
+        while not replies:
+            chunk = a.recv(CHUNK)
+            if not chunk:
+                break
+            replies.extend(parser.feed(chunk))
+        best = min(best, time.perf_counter() - t0)
+        writer.join()
+        a.close()
+        assert len(replies[0].lines) == REPLY_LINES
+    return best
+
+
+def bench_smtplib(data: bytes) -> float:
+    best = float("inf")
+    for _ in range(5):
+        a, b = socket.socketpair()
+        writer = threading.Thread(target=lambda: (b.sendall(data), b.close()))
+        client = smtplib.SMTP()
+        client.sock = a
+        t0 = time.perf_counter()
+        writer.start()
+        code, msg = client.getreply()
+        best = min(best, time.perf_counter() - t0)
+        writer.join()
+        client.file.close() if client.file else None
+        a.close()
+        assert code == 250 and msg.count(b"\n") == REPLY_LINES - 1
+    return best
+
+
+def import_cost_ms() -> float:
+    """Cumulative import time of the core modules, from ``python -X importtime``."""
+    mods = ["grammar", "replies", "codes", "ehlo", "state", "completion", "data", "transcript"]
+    stmt = "; ".join(f"import smtptui.core.{m}" for m in mods)
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", stmt],
+                          capture_output=True, text=True, cwd=ROOT, check=True)
+    total = 0
+    for line in proc.stderr.splitlines():
+        if not line.startswith("import time:") or "|" not in line:
+            continue
+        _, cumulative, name = line.removeprefix("import time:").split("|")
+        # Nested imports are indented; the outermost smtptui.* entries hold the totals.
+        if name.startswith(" smtptui") and cumulative.strip().isdigit():
+            total += int(cumulative)
+    return total / 1000
+
+
+def whole_process(cmd: list[str], n: int = 15) -> float:
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main() -> int:
+    print(f"smtptui core benchmarks (python {sys.version.split()[0]})\n")
+
+    rate = bench_check()
+    print(f"1. check(): {rate:,.0f} lines/s over {N_LINES:,} mixed lines "
+          f"(goal >= 50,000: ratio {rate / 50_000:.2f})")
+
+    data = reply_bytes(REPLY_LINES)
+    ours = bench_ours(data)
+    ours_sock = bench_ours_socket(data)
+    theirs = bench_smtplib(data)
+    print(f"2. reply parser, {REPLY_LINES:,}-line reply ({len(data) / 1e6:.1f} MB), 4 KiB chunks:")
+    print(f"   smtptui ReplyParser (memory)      {ours * 1000:8.1f} ms")
+    print(f"   smtptui ReplyParser (socket pair) {ours_sock * 1000:8.1f} ms")
+    print(f"   smtplib SMTP.getreply (socket)    {theirs * 1000:8.1f} ms")
+    print(f"   speed ratio smtplib/ours: {theirs / ours:.2f} (memory), "
+          f"{theirs / ours_sock:.2f} (socket)  (goal >= 1.0)")
+
+    print(f"3. import cost of smtptui.core (all modules): {import_cost_ms():.1f} ms")
+
+    exe = shutil.which("smtptui")
+    check_cmd = [exe] if exe else [sys.executable, "-m", "smtptui"]
+    bare = whole_process([sys.executable, "-c", "pass"])
+    ours_proc = whole_process(check_cmd + ["check", "MAIL FROM:<smith@example.org> SIZE=1000"])
+    print(f"4. whole process: `smtptui check LINE` {ours_proc * 1000:.1f} ms vs "
+          f"`python -c pass` {bare * 1000:.1f} ms: ratio {ours_proc / bare:.2f} (goal <= 3.0)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

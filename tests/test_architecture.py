@@ -1,0 +1,68 @@
+"""The architecture is checked, not just described.
+
+- import-linter contracts in pyproject.toml: the layers point inward and the core is
+  sans-I/O (no sockets, asyncio, DNS, server or UI toolkit).
+- Headless commands never import a UI toolkit: they must start fast.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = ("textual", "prompt_toolkit", "rich")
+
+
+def test_import_linter_contracts_hold() -> None:
+    exe = shutil.which("lint-imports")
+    assert exe is not None, "import-linter is a test dependency: pip install -e '.[test]'"
+    proc = subprocess.run(
+        [exe, "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert "BROKEN" not in proc.stdout
+
+
+_PROBE = """
+import io, json, sys, contextlib
+from smtptui.cli import main
+out = io.StringIO()
+with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+    try:
+        code = main({argv!r})
+    except SystemExit as e:
+        code = e.code
+heavy = sorted(m for m in sys.modules if m.split('.')[0] in {heavy!r})
+print(json.dumps({{"code": code, "heavy": heavy, "dns": "dns" in sys.modules}}))
+"""
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--help"],
+        ["--version"],
+        ["check", "MAIL FROM:<smith@example.org>"],
+        ["check", "--rfc", "821", "RCPT TO:<@HOSTA.ARPA,@HOSTB.ARPA:JONES@HOSTC.ARPA>"],
+        ["check", "--json", "MAIL FROM:<broken"],
+        ["explain", "550 5.1.1 User unknown"],
+        ["explain", "354"],
+    ],
+    ids=lambda a: " ".join(a),
+)
+def test_headless_commands_import_no_ui_toolkit(argv: list[str]) -> None:
+    code = _PROBE.format(argv=argv, heavy=set(HEAVY))
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["heavy"] == [], f"{argv} imported {result['heavy']}"
+    assert result["dns"] is False, f"{argv} imported dnspython"
+    assert result["code"] in (0, 1)
