@@ -229,6 +229,9 @@ def single_probe_bench(port: int, certs: Certs, runs: int) -> dict[str, dict[str
     }
     floors = {
         "python -c pass": [sys.executable, "-c", "pass"],
+        "python + probe imports": [sys.executable, "-c",
+                                   ("import smtptui.cli, smtptui.commands.probe, "
+                                   "smtptui.net.probe, asyncio")],
         "perl -e 1": ["perl", "-e", "1"],
     }
     return {"plain": interleaved(plain, runs), "starttls": interleaved(tls, runs),
@@ -307,7 +310,7 @@ def main() -> int:
     print(f"   {'ratio smtptui/swaks':<22}{r_plain:>10.2f}{r_tls:>13.2f}"
           f"   target <= 1.00: plain {verdict(r_plain <= 1)}, STARTTLS {verdict(r_tls <= 1)}")
     print(f"   {'ratio smtptui/smtplib':<22}{s_plain:>10.2f}{s_tls:>13.2f}")
-    print("   start-up floor of each interpreter (no SMTP at all): "
+    print("   without any SMTP (start-up floors): "
           + ", ".join(f"{k} {v * ms:.1f} ms" for k, v in single["floor"].items()))
     py_floor = single["floor"]["python -c pass"]
     pl_floor = single["floor"]["perl -e 1"]
