@@ -856,3 +856,13 @@ async def test_secret_initial_response_is_named_after_its_verb(raw_server: Start
         with pytest.raises(StepTimeout, match="^AUTH: timed out"):
             await client.command("AUTH PLAIN AGFsaWNlAHNlY3JldA==", secret=True)
     assert "AGFsaWNl" not in client.transcript.to_text()
+
+
+@needs_ipv6
+async def test_ipv6_address_refused_then_ipv4(smtpd: StartServer):
+    server = await smtpd()  # 127.0.0.1 only: the ::1 attempt is refused
+    async with await SMTPClient.connect("mx.test.invalid", server.port, timeouts=FAST,
+                                        addresses=["::1", "127.0.0.1"]) as client:
+        assert client.peer == ("127.0.0.1", server.port)
+    assert client.transcript[0].text == (
+        f"connect to [::1]:{server.port} failed: connection refused")
