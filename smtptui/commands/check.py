@@ -18,7 +18,9 @@ from collections.abc import Iterable, Iterator
 from typing import TextIO
 
 from smtptui.core.diagnostics import Diagnostic
+from smtptui.core.ehlo import Capabilities, parse_ehlo
 from smtptui.core.grammar import Dialect, check
+from smtptui.core.replies import Reply
 
 _RED = "\x1b[1;31m"
 _YELLOW = "\x1b[1;33m"
@@ -50,41 +52,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-class CliCapabilities:
-    """EHLO capabilities given on the command line; duck-types core.ehlo.Capabilities.
+def capabilities_from_option(spec: str) -> Capabilities:
+    """The ``--ehlo-capabilities`` list as the EHLO model the rest of smtptui uses.
 
-    The grammar checker only asks ``keyword in capabilities``, ``size_limit`` and
-    ``auth_mechanisms``, so the CLI does not need a real EHLO reply.
+    Each comma-separated item is one EHLO line without its "250-" (``SIZE 1000``,
+    ``AUTH PLAIN LOGIN``), so it is parsed exactly as a server's reply would be.
     """
-
-    def __init__(self, spec: str) -> None:
-        params: dict[str, tuple[str, ...]] = {}
-        for item in spec.split(","):
-            words = item.replace("=", " ").split()
-            if words:
-                keyword = words[0].upper()
-                params[keyword] = params.get(keyword, ()) + tuple(words[1:])
-        self._params = params
-        self.keywords = frozenset(params)
-
-    def __contains__(self, keyword: object) -> bool:
-        return isinstance(keyword, str) and keyword.upper() in self._params
-
-    @property
-    def size_limit(self) -> int | None:
-        words = self._params.get("SIZE", ())
-        if words and words[0].isdigit() and int(words[0]) > 0:
-            return int(words[0])
-        return None
-
-    @property
-    def auth_mechanisms(self) -> tuple[str, ...]:
-        return tuple(w.upper() for w in self._params.get("AUTH", ()))
+    items = [item.strip() for item in spec.split(",") if item.strip()]
+    lines = ["smtptui-cli", *items]
+    text = "\n".join(f"250{' ' if k == len(lines) - 1 else '-'}{line}"
+                     for k, line in enumerate(lines))
+    return parse_ehlo(Reply.from_text(text))
 
 
 def run(args: argparse.Namespace) -> int:
     dialect: Dialect = "rfc821" if args.rfc == "821" else "rfc5321"
-    caps = None if args.ehlo_capabilities is None else CliCapabilities(args.ehlo_capabilities)
+    caps = None
+    if args.ehlo_capabilities is not None:
+        try:
+            caps = capabilities_from_option(args.ehlo_capabilities)
+        except ValueError as exc:
+            print(f"smtptui check: --ehlo-capabilities: {exc}", file=sys.stderr)
+            return 2
     out = sys.stdout
     if hasattr(out, "reconfigure"):
         out.reconfigure(errors="backslashreplace")

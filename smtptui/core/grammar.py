@@ -1323,7 +1323,7 @@ def _h_auth(ctx: _Ctx, spec: CommandSpec, vend: int, caps: Capabilities | None) 
                  "RFC 4422 §3.1")
     if caps is not None:
         offered = getattr(caps, "auth_mechanisms", None)
-        if offered and mech.upper() not in offered:
+        if offered and mech.upper() not in {m.upper() for m in offered}:
             ctx.warn(p, e, f"the server offers {' '.join(offered)}, not {mech.upper()}",
                      "RFC 4954 §3")
     if e >= n:

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from smtptui.commands.check import CliCapabilities, echo_line, render
+from smtptui.commands.check import capabilities_from_option, echo_line, render
 from smtptui.core.grammar import check
 
 
@@ -216,9 +216,10 @@ def test_render_with_colour() -> None:
     assert text.startswith("DATA x\n")
 
 
-def test_cli_capabilities_duck_types_the_ehlo_model() -> None:
-    caps = CliCapabilities("size 10240000, 8BITMIME ,AUTH PLAIN LOGIN,AUTH=XOAUTH2")
+def test_capabilities_option_is_parsed_like_an_ehlo_reply() -> None:
+    caps = capabilities_from_option("size 10240000, 8BITMIME ,AUTH PLAIN LOGIN,AUTH=XOAUTH2")
     assert "SIZE" in caps and "8bitmime" in caps and "DSN" not in caps
     assert caps.size_limit == 10240000
-    assert caps.keywords == {"SIZE", "8BITMIME", "AUTH"}
-    assert caps.auth_mechanisms == ("PLAIN", "LOGIN", "XOAUTH2")   # old AUTH= form merges
+    assert caps.auth_mechanisms == ("PLAIN", "LOGIN", "XOAUTH2")   # old AUTH= form too
+    assert "AUTH" in capabilities_from_option("AUTH=LOGIN")
+    assert capabilities_from_option("").keywords == frozenset()
