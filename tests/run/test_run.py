@@ -457,8 +457,8 @@ def test_silent_server_times_out_never_hangs(raw_server, capsys):
     code, out, err = run_cli(capsys, str(SCRIPTS / "rfc821-scenario1.smtp"), server.target,
                              "--timeout", "0.5")
     assert code == 1
-    assert err.splitlines() == [f"{server.target}: greeting: timed out after 0.5 s waiting "
-                                "for the server"]
+    assert err.splitlines() == [(f"{server.target}: greeting: timed out after 0.5 s waiting "
+                                "for the server")]
     assert "8 not run" in out
 
 
@@ -497,3 +497,22 @@ def test_domain_target_runs_against_its_mx(smtpd, capsys):
     assert code == 1
     assert len(err.splitlines()) == 1
     assert err.startswith("@nullmx.test: dns: ") and "null MX" in err
+
+
+def test_run_imports_no_ui_toolkit_and_no_dnspython_for_an_address(smtpd):
+    import subprocess
+    import sys
+
+    code = (
+        "import io, json, sys, contextlib\n"
+        "from smtptui.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    rc = main(['run', {str(SCRIPTS / 'rfc821-scenario1.smtp')!r}, {smtpd.target!r}])\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('textual', 'prompt_toolkit', 'rich', 'dns'))\n"
+        "print(json.dumps({'rc': rc, 'heavy': heavy}))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == {"rc": 0, "heavy": []}
