@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import importlib.util
 import os
 import socket
@@ -234,6 +235,7 @@ def postfix(tls_files: TLSFiles) -> Iterator[PostfixInstance]:
     if reason:
         pytest.skip(f"real Postfix tests skipped: {reason}")
     inst = PostfixInstance.create(tls_files.cert_file, tls_files.key_file)
+    atexit.register(inst.stop)  # a second net if the session dies before teardown (idempotent)
     try:
         inst.start()
     except PostfixError as exc:
