@@ -220,8 +220,12 @@ class _Printer:
         s = self.style
         blank = "    "
         if r.kind == "data":
+            unsent = r.got is None
             for line in r.data_preview[:PREVIEW_LINES]:
-                self.write(blank, "C", line)
+                if unsent:  # shown for reference, never sent
+                    self.out.write(s.dim(f"{blank} C: {_escape(line)}".rstrip()) + "\n")
+                else:
+                    self.write(blank, "C", line)
             if len(r.data_preview) > PREVIEW_LINES:
                 self.out.write(s.dim(f"{blank} C: ... {len(r.data_preview) - PREVIEW_LINES} "
                                      "more lines") + "\n")

@@ -351,7 +351,8 @@ class _Run:
             got = self.data_reply
             self.data_reply = None
             if isinstance(got, StepResult):  # the data was never sent
-                self.emit(got)
+                self.emit(StepResult("data", step.line, ".", step.text, None, False,
+                                     note=got.note, data_preview=got.data_preview))
                 return
             assert got is not None
             reply = got
