@@ -22,6 +22,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "explain": ("smtptui.commands.explain", "explain a reply code or reply line"),
     "probe": ("smtptui.commands.probe", "report the EHLO capabilities, TLS and banner of servers"),
     "run": ("smtptui.commands.run", "play a C:/S: transcript script against a server"),
+    "serve": ("smtptui.commands.serve", "run the embedded teaching SMTP server"),
 }
 
 

@@ -1,0 +1,102 @@
+"""``smtptui serve``: run the embedded teaching server standalone.
+
+The first stdout line is ``listening on HOST:PORT`` (flushed at once, so a script or a
+test can read the port when it asked for port 0); then one line per session event.
+Ctrl-C or SIGTERM stops it cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+import time
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--listen", metavar="HOST:PORT", default="127.0.0.1:2525",
+                        help="address to listen on (default 127.0.0.1:2525; port 0 picks "
+                             "a free port)")
+    parser.add_argument("--world", metavar="FILE",
+                        help="world file (TOML, see lessons/README.md); default: a small "
+                             "built-in lab world")
+    parser.add_argument("--persona", metavar="NAME",
+                        help="play this persona instead of the world's: modern, rfc821, "
+                             "rfc821-minimal, sendmail-8.9, rfc5321")
+    parser.add_argument("--host", metavar="NAME", dest="play",
+                        help="play this host of the world instead of its main host")
+    parser.add_argument("--maildir", metavar="DIR",
+                        help="where delivered mail goes (default: the user data dir)")
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """``HOST:PORT``, ``[v6]:PORT`` or ``:PORT`` -> (host, port)."""
+    text = text.strip()
+    if text.startswith("["):
+        host, sep, rest = text[1:].partition("]")
+        if not sep or not rest.startswith(":"):
+            raise ValueError(f"--listen {text!r}: expected [ADDRESS]:PORT")
+        port_text = rest[1:]
+    else:
+        host, sep, port_text = text.rpartition(":")
+        if not sep:
+            raise ValueError(f"--listen {text!r}: expected HOST:PORT")
+        host = host or "127.0.0.1"
+    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise ValueError(f"--listen {text!r}: port must be a number from 0 to 65535")
+    return host, int(port_text)
+
+
+def run(args: argparse.Namespace) -> int:
+    from smtptui.server.world import WorldError, default_world, load_world
+
+    try:
+        host, port = parse_listen(args.listen)
+        world = load_world(args.world) if args.world else default_world()
+        if args.persona:
+            world = world.with_persona(args.persona)
+    except (ValueError, WorldError) as exc:
+        print(f"smtptui serve: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(_serve(world, host, port, args))
+    except KeyboardInterrupt:
+        return 0
+
+
+def _print_event(event) -> None:  # type: ignore[no-untyped-def]
+    stamp = time.strftime("%H:%M:%S", time.localtime(event.timestamp))
+    print(f"{stamp} [{event.session}] {event.peer} {event.text}", flush=True)
+
+
+async def _serve(world, host: str, port: int, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    from smtptui.server.app import start_server
+    from smtptui.server.tls import TLSSetupError
+
+    try:
+        server, bound = await start_server(world, host, port, maildir=args.maildir,
+                                           play=args.play, on_event=_print_event)
+    except (OSError, ValueError, TLSSetupError) as exc:
+        print(f"smtptui serve: cannot listen on {host}:{port}: "
+              f"{getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
+        return 1
+    shown = f"[{host}]" if ":" in host else host
+    print(f"listening on {shown}:{bound}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # pragma: no cover - non-Unix
+            pass
+    await stop.wait()
+    server.close()
+    app = server.app  # type: ignore[attr-defined]
+    print(f"stopping ({app.sessions} open session(s) closed)", flush=True)
+    server.close_clients() if hasattr(server, "close_clients") else None
+    try:
+        await asyncio.wait_for(server.wait_closed(), 2)
+    except TimeoutError:
+        pass
+    return 0

@@ -1,0 +1,138 @@
+"""Start the teaching server on the caller's own event loop.
+
+aiosmtpd's controllers start their own loop (or cannot start inside a running one,
+like Textual's), so the TUI, the shell and ``smtptui run`` call :func:`start_server`
+from inside their loop and get an ``asyncio.Server`` on an ephemeral loopback port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import os
+import secrets
+import ssl
+import string
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from smtptui.server.personas import Persona, get_persona
+from smtptui.server.storage import Store
+from smtptui.server.world import World, default_world
+
+logging.getLogger("mail.log").addHandler(logging.NullHandler())  # we report events ourselves
+
+_QID_ALPHABET = string.ascii_uppercase + string.digits
+
+
+@dataclass(frozen=True, slots=True)
+class ServerEvent:
+    """One thing that happened in a session, for the log (``smtptui serve``) or a UI."""
+
+    session: int
+    peer: str
+    text: str
+    timestamp: float
+
+
+def data_dir() -> Path:
+    """The user data dir (platformdirs), where default Maildirs and the TLS key live."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("smtptui", appauthor=False))
+
+
+class ServerApp:
+    """State shared by all sessions of one server: world, persona, store, counters."""
+
+    def __init__(self, world: World, *, loop: asyncio.AbstractEventLoop, store: Store,
+                 tls_context: ssl.SSLContext | None,
+                 on_event: Callable[[ServerEvent], None] | None = None,
+                 timeout: float = 300.0) -> None:
+        self.world = world
+        self.loop = loop
+        self.store = store
+        self.tls_context = tls_context
+        self.on_event = on_event
+        self.timeout = timeout
+        self.persona: Persona = get_persona(world.host.persona)
+        exts = world.host.extensions
+        self.extensions: tuple[str, ...] = exts if exts is not None else self.persona.extensions
+        self.sessions = 0
+        self.turn_delivered: set[int] = set()
+        self._ids = itertools.count(1)
+
+    def next_session_id(self) -> int:
+        return next(self._ids)
+
+    def new_qid(self) -> str:
+        return "".join(secrets.choice(_QID_ALPHABET) for _ in range(10))
+
+    def emit(self, session: int, peer: str, text: str) -> None:
+        if self.on_event is not None:
+            self.on_event(ServerEvent(session, peer, text, time.time()))
+
+
+def needs_tls(world: World) -> bool:
+    host = world.host
+    exts = host.extensions if host.extensions is not None else get_persona(host.persona).extensions
+    return "STARTTLS" in exts
+
+
+async def start_server(
+    world: World | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    loop: asyncio.AbstractEventLoop | None = None,
+    *,
+    maildir: str | os.PathLike[str] | None = None,
+    play: str | None = None,
+    on_event: Callable[[ServerEvent], None] | None = None,
+    tls_dir: str | os.PathLike[str] | None = None,
+    timeout: float = 300.0,
+) -> tuple[asyncio.Server, int]:
+    """Listen on ``host:port`` (port 0 picks a free one) on the caller's loop.
+
+    ``play`` names the world host to play (default: the world's main host), so one
+    world file can serve every session of a multi-host scenario. ``maildir`` defaults
+    to the user data dir; ``tls_dir`` is where the self-signed certificate is kept.
+    Returns the server (close it with ``server.close(); await server.wait_closed()``)
+    and the bound port. Never connects anywhere.
+    """
+    loop = loop or asyncio.get_running_loop()
+    world = world or default_world()
+    if play is not None:
+        world = world_as(world, play)
+    base = data_dir()
+    store = Store(maildir if maildir is not None else base / "maildir")
+    ctx = None
+    if needs_tls(world):
+        from smtptui.server.tls import server_context
+
+        ctx = server_context(world.host.hostname,
+                             Path(tls_dir) if tls_dir is not None else base / "tls")
+    app = ServerApp(world, loop=loop, store=store, tls_context=ctx, on_event=on_event,
+                    timeout=timeout)
+    from smtptui.server.protocol import TeachingSMTP
+
+    server = await loop.create_server(lambda: TeachingSMTP(app), host, port)
+    bound = server.sockets[0].getsockname()[1]
+    server.app = app  # type: ignore[attr-defined]  # for tests and UIs: sessions, store
+    return server, bound
+
+
+def world_as(world: World, name: str) -> World:
+    """The same world seen from host ``name``: it becomes the main host, the old main
+    host one of the others. Raises ValueError for a name the world does not have."""
+    if world.host.is_local_domain(name):
+        return world
+    target = world.find_host(name)
+    if target is None:
+        known = ", ".join([world.host.hostname] + [h.hostname for h in world.hosts.values()])
+        raise ValueError(f"{world.source}: no host {name!r} in this world (hosts: {known})")
+    others = {k: v for k, v in world.hosts.items() if v is not target}
+    others[world.host.hostname.lower()] = world.host
+    return World(target, others, world.max_sessions, world.source)

@@ -1,0 +1,792 @@
+"""The teaching server's SMTP protocol: aiosmtpd's SMTP class, extended to RFC 821.
+
+aiosmtpd gives the connection handling, the command loop, STARTTLS and AUTH
+(PLAIN/LOGIN with an authenticator). This subclass adds what a 1982 server did and
+aiosmtpd does not (SEND, SOML, SAML, TURN, EXPN, source routes, 251/551 forwarding),
+words every reply as the persona would, answers from the world, and streams DATA to
+a spool file instead of buffering the message in memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import secrets
+import time
+from functools import partial
+from pathlib import Path as FsPath
+from typing import TYPE_CHECKING, Any
+
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword
+
+from smtptui.core.commands import COMMANDS, lookup
+from smtptui.core.data import DotStuffer
+from smtptui.server import delivery
+from smtptui.server.delivery import Kind, Target
+from smtptui.server.paths import Path, parse_member, parse_path, split_path_and_params
+from smtptui.server.personas import ENHANCED, RFC821_VERBS
+from smtptui.server.storage import StreamUnstuffer, copy_range
+
+if TYPE_CHECKING:
+    from smtptui.server.app import ServerApp
+
+CHUNK = 1 << 16
+MAX_BAD_COMMANDS = 50  # a learner mistypes; a flood of garbage is cut off
+_NO_ENHANCED = {"greeting", "helo", "ehlo_first", "too_busy", "data_start"}
+_VERB_KEYWORDS = {"VERB": "verb", "ONEX": "onex", "XUSR": "xusr"}
+
+
+class Transaction(Envelope):
+    """aiosmtpd's Envelope plus what RFC 821 needs: the kind (MAIL/SEND/SOML/SAML) and
+    the parsed paths, source routes included."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.kind: Kind = "MAIL"
+        self.sender: Path | None = None
+        self.recipients: list[Path] = []
+
+
+class _Verbs(dict):
+    """aiosmtpd looks verbs up with ``.get``; unknown verbs come to us, not to its
+    fixed message and five-strikes limit."""
+
+    def __init__(self, methods: dict[str, Any], unknown: Any) -> None:
+        super().__init__(methods)
+        self._unknown = unknown
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        method = super().get(key)
+        return method if method is not None else partial(self._unknown, key)
+
+
+class TeachingSMTP(SMTP):
+    """One connection of the teaching server."""
+
+    line_length_limit = CHUNK  # reader buffer; command length is still checked (512)
+
+    def __init__(self, app: ServerApp) -> None:
+        self.app = app
+        self.world = app.world
+        self.host = app.world.host
+        self.persona = app.persona
+        self.exts = app.extensions
+        self.counted = False
+        self.bad_commands = 0
+        self.sid = app.next_session_id()
+        tls = app.tls_context if "STARTTLS" in self.exts else None
+        super().__init__(
+            _Hooks(),
+            data_size_limit=self.host.size_limit,
+            enable_SMTPUTF8="SMTPUTF8" in self.exts,
+            hostname=self.host.hostname,
+            ident="",
+            tls_context=tls,
+            timeout=app.timeout,
+            auth_require_tls=not self.host.allow_plaintext_auth,
+            authenticator=self._authenticate,
+            loop=app.loop,
+        )
+        self._smtp_methods = _Verbs(self._smtp_methods, self._unknown_verb)
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _create_envelope(self) -> Transaction:
+        return Transaction()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        first = self._original_transport is None and self.transport is None
+        if first:
+            self.counted = True
+            self.app.sessions += 1
+            self.__ident__ = self._banner()
+        super().connection_made(transport)
+        if first:
+            self.event(f"connect from {self.peer_ip}")
+        else:
+            self.event("TLS established "
+                       f"({transport.get_extra_info('ssl_object').version()})")
+
+    def connection_lost(self, error: Exception | None) -> None:
+        if self.counted:
+            self.counted = False
+            self.app.sessions -= 1
+            self.event("disconnected")
+        super().connection_lost(error)
+
+    async def _handle_client(self) -> None:
+        if self.app.sessions > self.world.max_sessions:
+            await self.push(self.fmt("too_busy"))
+            self.event("refused: too many sessions")
+            assert self.transport is not None
+            self.transport.close()
+            return
+        await super()._handle_client()
+
+    @property
+    def peer_ip(self) -> str:
+        peer = self.session.peer if self.session else None
+        return str(peer[0]) if isinstance(peer, tuple) else "?"
+
+    @property
+    def txn(self) -> Transaction:
+        return self.envelope  # type: ignore[return-value]  # always a Transaction
+
+    def event(self, text: str) -> None:
+        self.app.emit(self.sid, self.peer_ip if self.session else "?", text)
+
+    def _banner(self) -> str:
+        if self.host.banner is not None:
+            return self.host.banner
+        return self.persona.text("banner").format(date=email.utils.formatdate(localtime=True))
+
+    def fmt(self, key: str, **kw: Any) -> str:
+        """The persona's reply for ``key``, with an enhanced code when advertised."""
+        values = {"host": self.host.hostname, "client": self._client_name(),
+                  "ip": self.peer_ip} | kw
+        text = self.persona.text(key).format(**values)
+        if ("ENHANCEDSTATUSCODES" in self.exts and key not in _NO_ENHANCED
+                and key in ENHANCED and text[:1] in "245"):
+            enh = ENHANCED[key]
+            enh = text[0] + enh[1:]
+            text = f"{text[:3]} {enh} {text[4:]}" if len(text) > 4 else f"{text[:3]} {enh}"
+        return text
+
+    def _client_name(self) -> str:
+        return (self.session.host_name if self.session and self.session.host_name else "")
+
+    async def reply(self, key: str, **kw: Any) -> None:
+        await self.push(self.fmt(key, **kw))
+
+    async def push_lines(self, code: int, lines: list[str]) -> None:
+        for i, line in enumerate(lines):
+            sep = " " if i == len(lines) - 1 else "-"
+            await self.push(f"{code}{sep}{line}")
+
+    def implemented(self, verb: str) -> bool:
+        return verb in self.persona.verbs
+
+    async def not_implemented(self, verb: str) -> None:
+        if verb in RFC821_VERBS:
+            await self.reply("not_implemented")
+        else:
+            await self._unknown_verb(verb, None)
+
+    async def _unknown_verb(self, verb: str, arg: str | None) -> None:
+        self.bad_commands += 1
+        if self.bad_commands > MAX_BAD_COMMANDS:
+            await self.push(f"421 {self.host.hostname} Too many unrecognized commands, goodbye")
+            assert self.transport is not None
+            self.transport.close()
+            return
+        self.event(f"unrecognized command {verb[:20]!r}")
+        await self.push("500 Syntax error, command unrecognized")
+
+    async def need_helo(self) -> bool:
+        if self.session and self.session.host_name:
+            return False
+        await self.reply("need_helo")
+        return True
+
+    # ------------------------------------------------------------------ HELO / EHLO
+
+    async def smtp_HELO(self, arg: str | None) -> None:
+        if not arg:
+            await self.push("501 Syntax: HELO hostname")
+            return
+        if self.persona.duplicate_helo_refused and self.session.host_name:
+            await self.reply("helo_again")
+            return
+        self._set_rset_state()
+        self.session.extended_smtp = False
+        self.session.host_name = arg.split()[0]
+        self.event(f"HELO {self.session.host_name}")
+        await self.reply("helo")
+
+    async def smtp_EHLO(self, arg: str | None) -> None:
+        if not self.persona.esmtp and self.host.extensions is None:
+            await self._unknown_verb("EHLO", arg)
+            return
+        if not arg:
+            await self.push("501 Syntax: EHLO hostname")
+            return
+        if self.persona.duplicate_helo_refused and self.session.host_name:
+            await self.reply("helo_again")
+            return
+        self._set_rset_state()
+        self.session.extended_smtp = True
+        self.session.host_name = arg.split()[0]
+        self.event(f"EHLO {self.session.host_name}")
+        lines = [self.fmt("ehlo_first")[4:]]
+        for kw in self.exts:
+            word = kw.split(" ", 1)[0]
+            if word == "SIZE" and kw == "SIZE":
+                lines.append(f"SIZE {self.host.size_limit}")
+            elif word == "STARTTLS":
+                if self.tls_context is not None and not self._tls_protocol:
+                    lines.append("STARTTLS")
+            elif word == "AUTH":
+                if self.host.users and (self._tls_protocol or self.host.allow_plaintext_auth):
+                    lines.append("AUTH PLAIN LOGIN")
+            else:
+                lines.append(kw)
+        await self.push_lines(250, lines)
+
+    # ------------------------------------------------------------------ simple verbs
+
+    async def smtp_NOOP(self, arg: str | None) -> None:
+        await self.reply("noop")
+
+    async def smtp_RSET(self, arg: str | None) -> None:
+        if arg:
+            await self.reply("syntax")
+            return
+        self._set_rset_state()
+        await self.reply("rset")
+
+    async def smtp_QUIT(self, arg: str | None) -> None:
+        if arg:
+            await self.reply("syntax")
+            return
+        await self.reply("quit")
+        self.event("QUIT")
+        assert self.transport is not None
+        self.transport.close()
+
+    async def smtp_STARTTLS(self, arg: str | None) -> None:
+        if "STARTTLS" not in self.exts or self.tls_context is None:
+            await self._unknown_verb("STARTTLS", arg)
+            return
+        if self._tls_protocol is not None:
+            await self.push("503 5.5.1 TLS already active")
+            return
+        await super().smtp_STARTTLS(arg)
+
+    async def smtp_AUTH(self, arg: str) -> None:
+        if "AUTH" not in self.exts or not self.host.users:
+            await self._unknown_verb("AUTH", arg)
+            return
+        if self.txn.sender is not None:
+            await self.push("503 5.5.1 AUTH not allowed during a mail transaction")
+            return
+        await super().smtp_AUTH(arg)
+        if self.session.authenticated:
+            self.event(f"AUTH as {self.session.auth_data}")
+
+    def _authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str,
+                      auth_data: Any) -> AuthResult:
+        if not isinstance(auth_data, LoginPassword):
+            return AuthResult(success=False)
+        user = auth_data.login.decode("utf-8", "replace")
+        password = auth_data.password.decode("utf-8", "replace")
+        ok = self.host.users.get(user)
+        if ok is not None and secrets.compare_digest(ok.encode(), password.encode()):
+            return AuthResult(success=True, auth_data=user)
+        self.event(f"AUTH {mechanism} failed for {user!r}")
+        return AuthResult(success=False)
+
+    async def smtp_HELP(self, arg: str | None) -> None:
+        if not self.implemented("HELP"):
+            await self.not_implemented("HELP")
+            return
+        if arg:
+            spec = lookup(arg.strip())
+            if spec is None or (spec.verb not in self.persona.verbs
+                                and spec.verb not in ("EHLO", "STARTTLS", "AUTH")):
+                await self.reply("help_unknown", topic=arg.strip()[:10])
+                return
+            lines = [f"{spec.verb}: {spec.syntax}", spec.summary]
+            lines += _wrap(spec.help, 70) if spec.help else []
+            lines.append(self.fmt("help_topic_last")[4:])
+            await self.push_lines(214, lines)
+            return
+        verbs = [v for v in COMMANDS if v in self.persona.verbs]
+        lines = [self.fmt("help_first")[4:]]
+        for i in range(0, len(verbs), 8):
+            lines.append("    " + " ".join(verbs[i:i + 8]))
+        lines.append("For more information, HELP <command>.")
+        lines.append(self.fmt("help_last")[4:])
+        await self.push_lines(214, lines)
+
+    async def _sendmail_noise(self, verb: str, arg: str | None) -> None:
+        if verb not in self.exts:
+            await self._unknown_verb(verb, arg)
+            return
+        await self.reply(_VERB_KEYWORDS[verb])
+
+    async def smtp_VERB(self, arg: str | None) -> None:
+        await self._sendmail_noise("VERB", arg)
+
+    async def smtp_ONEX(self, arg: str | None) -> None:
+        await self._sendmail_noise("ONEX", arg)
+
+    async def smtp_XUSR(self, arg: str | None) -> None:
+        await self._sendmail_noise("XUSR", arg)
+
+    async def smtp_ETRN(self, arg: str | None) -> None:
+        if "ETRN" not in self.exts:
+            await self._unknown_verb("ETRN", arg)
+            return
+        if not arg:
+            await self.push("500 Parameter required")
+            return
+        # The world has no outbound side: "starting the queue" delivers nothing out.
+        await self.reply("etrn", node=arg.strip().lstrip("@#"))
+
+    # ------------------------------------------------------------------ VRFY / EXPN
+
+    def _query_local(self, arg: str) -> tuple[str, str | None]:
+        text = arg.strip()
+        if text.startswith("<") and text.endswith(">"):
+            text = text[1:-1]
+        if "@" in text:
+            local, _, domain = text.rpartition("@")
+            if self.host.is_local_domain(domain):
+                return local, domain
+            return text, None
+        return text, None
+
+    def _address(self, box: str) -> str:
+        return box if "@" in box else f"{box}@{self.host.hostname}"
+
+    async def smtp_VRFY(self, arg: str | None) -> None:
+        if not self.implemented("VRFY"):
+            await self.not_implemented("VRFY")
+            return
+        if not arg:
+            await self.reply("syntax")
+            return
+        local, domain = self._query_local(arg)
+        h = self.host
+        box = h.mailbox(local, domain)
+        if box is not None:
+            name = h.mailboxes[box]
+            await self.reply("vrfy", name=f"{name} " if name else "", addr=self._address(box))
+            return
+        fwd = h.forward(local, domain)
+        if fwd is not None:
+            key = "will_forward" if fwd.mode == "will-forward" else "please_try"
+            await self.reply(key, to=fwd.to)
+            return
+        if h.mailing_list(local, domain) is not None:
+            await self.reply("is_list")
+            return
+        if local.lower() == "postmaster":
+            await self.reply("vrfy", name="", addr=f"postmaster@{h.hostname}")
+            return
+        words = local.lower().split()
+        found = [b for b, name in h.mailboxes.items()
+                 if words and all(w in name.lower().split() for w in words)]
+        if len(found) == 1:
+            box = found[0]
+            await self.reply("vrfy", name=f"{h.mailboxes[box]} ", addr=self._address(box))
+        elif found:
+            await self.reply("ambiguous")
+        else:
+            await self.reply("no_match")
+
+    async def smtp_EXPN(self, arg: str | None) -> None:
+        if not self.implemented("EXPN"):
+            await self.not_implemented("EXPN")
+            return
+        if not arg:
+            await self.reply("syntax")
+            return
+        local, domain = self._query_local(arg)
+        h = self.host
+        lst = h.mailing_list(local, domain)
+        if lst is None:
+            is_user = h.mailbox(local, domain) is not None
+            await self.reply("not_list" if is_user else "no_match")
+            return
+        lines = []
+        for member in h.lists[lst]:
+            name, path = parse_member(member)
+            if not name and "@" in path and ":" not in path:
+                mlocal, _, mdomain = path.rpartition("@")
+                world_host = self.world.find_host(mdomain)
+                if world_host is not None:
+                    key = world_host.mailbox(mlocal, mdomain)
+                    name = world_host.mailboxes.get(key, "") if key else ""
+            elif not name and "@" not in path:
+                key = h.mailbox(path)
+                name = h.mailboxes.get(key, "") if key else ""
+                path = self._address(path)
+            lines.append(f"{name} <{path}>" if name else f"<{path}>")
+        if not lines:
+            await self.push("250 (empty list)")
+            return
+        enh = "2.1.5 " if "ENHANCEDSTATUSCODES" in self.exts else ""
+        await self.push_lines(250, [enh + line for line in lines])
+
+    # ------------------------------------------------------------------ transaction
+
+    async def smtp_MAIL(self, arg: str | None) -> None:
+        await self._mail("MAIL", arg)
+
+    async def smtp_SEND(self, arg: str | None) -> None:
+        await self._mail("SEND", arg)
+
+    async def smtp_SOML(self, arg: str | None) -> None:
+        await self._mail("SOML", arg)
+
+    async def smtp_SAML(self, arg: str | None) -> None:
+        await self._mail("SAML", arg)
+
+    def _params(self, verb: str, params: list[str]) -> tuple[str, dict[str, str]] | None:
+        """Check ESMTP parameters; returns (reply key, values) on error, else None."""
+        allowed = {"MAIL": {"SIZE": "SIZE", "BODY": "8BITMIME", "SMTPUTF8": "SMTPUTF8",
+                            "RET": "DSN", "ENVID": "DSN", "AUTH": "AUTH"},
+                   "RCPT": {"NOTIFY": "DSN", "ORCPT": "DSN"}}[verb]
+        for p in params:
+            name, eq, value = p.partition("=")
+            name = name.upper()
+            if not name.isalnum() or (eq and not value):
+                return "bad_param", {}
+            if name not in allowed or allowed[name] not in self.exts:
+                return "unknown_param", {"what": f"{verb} {name}"}
+            if name == "SIZE" and not value.isdigit():
+                return "bad_param", {}
+            if name == "BODY" and value.upper() not in ("7BIT", "8BITMIME"):
+                return "bad_param", {}
+            if name == "SMTPUTF8" and eq:
+                return "bad_param", {}
+        return None
+
+    async def _mail(self, verb: Kind, arg: str | None) -> None:
+        if not self.implemented(verb):
+            await self.not_implemented(verb)
+            return
+        if await self.need_helo():
+            return
+        if self.txn.sender is not None:
+            await self.reply("nested_mail")
+            return
+        if not arg or arg[:5].upper() != "FROM:":
+            await self.push(f"501 Syntax: {verb} FROM:<reverse-path>")
+            return
+        pathtext, params = split_path_and_params(arg[5:])
+        utf8 = any(p.upper() == "SMTPUTF8" for p in params)
+        path = parse_path(pathtext, allow_null=True, utf8=utf8)
+        if path is None:
+            await self.push(f"501 Syntax: {verb} FROM:<reverse-path> ({pathtext!r} is not a path)")
+            return
+        if params:
+            if not self.session.extended_smtp:
+                await self.push("501 Syntax error: parameters need EHLO")
+                return
+            bad = self._params("MAIL", params)
+            if bad is not None:
+                await self.reply(bad[0], **bad[1])
+                return
+            for p in params:
+                name, _, value = p.partition("=")
+                if name.upper() == "SIZE" and int(value) > self.host.size_limit:
+                    await self.reply("size_declared")
+                    return
+        self.txn.kind = verb
+        self.txn.sender = path
+        self.txn.mail_from = str(path)
+        self.txn.mail_options = params
+        self.event(f"{verb} FROM:<{path}>")
+        await self.reply("mail_ok", addr=path.mailbox)
+
+    def _rcpt_decision(self, path: Path, kind: Kind) -> tuple[str, dict[str, str], bool]:
+        """(reply key, values, accepted) for a forward-path at this host."""
+        h = self.host
+        route = list(path.route)
+        while route and h.is_local_domain(route[0]):
+            route.pop(0)
+        next_domain = route[0] if route else path.domain
+        addr = path.mailbox
+        if next_domain is None or h.is_local_domain(next_domain):
+            box = h.mailbox(path.local, path.domain)
+            if box is not None or path.local.lower() == "postmaster":
+                user = (box or "postmaster").split("@")[0]
+                active = h.is_logged_in(user)
+                if kind == "SEND" and not active:
+                    return "not_active", {}, False
+                if kind == "SOML" and not active:
+                    return "will_mail", {}, True
+                return "rcpt_ok", {"addr": addr}, True
+            if h.mailing_list(path.local, path.domain) is not None:
+                return "rcpt_ok", {"addr": addr}, True
+            fwd = h.forward(path.local, path.domain)
+            if fwd is not None:
+                if fwd.mode == "will-forward":
+                    return "will_forward", {"to": fwd.to}, True
+                return "please_try", {"to": fwd.to}, False
+            return "no_user", {"addr": addr}, False
+        if delivery.relays_to(self.world, h, next_domain):
+            return "rcpt_ok", {"addr": addr}, True
+        return "relay_denied", {"addr": addr, "domain": next_domain}, False
+
+    async def smtp_RCPT(self, arg: str | None) -> None:
+        if await self.need_helo():
+            return
+        if self.txn.sender is None:
+            await self.reply("need_mail")
+            return
+        if not arg or arg[:3].upper() != "TO:":
+            await self.push("501 Syntax: RCPT TO:<forward-path>")
+            return
+        pathtext, params = split_path_and_params(arg[3:])
+        utf8 = "SMTPUTF8" in (o.upper() for o in self.txn.mail_options)
+        path = parse_path(pathtext, utf8=utf8)
+        if path is None:
+            await self.push(f"501 Syntax: RCPT TO:<forward-path> ({pathtext!r} is not a path)")
+            return
+        if params:
+            if not self.session.extended_smtp:
+                await self.push("501 Syntax error: parameters need EHLO")
+                return
+            bad = self._params("RCPT", params)
+            if bad is not None:
+                await self.reply(bad[0], **bad[1])
+                return
+        if len(self.txn.recipients) >= self.host.max_recipients:
+            text = self.fmt("too_many")
+            text = str(self.persona.too_many_code) + text[3:]
+            self.event(f"RCPT TO:<{path}> refused: recipient limit {self.host.max_recipients}")
+            await self.push(text)
+            return
+        key, values, accepted = self._rcpt_decision(path, self.txn.kind)
+        if accepted:
+            self.txn.recipients.append(path)
+            self.txn.rcpt_tos.append(str(path))
+        text = self.fmt(key, **values)
+        self.event(f"RCPT TO:<{path}> -> {text[:3]}")
+        await self.push(text)
+
+    # ------------------------------------------------------------------ DATA
+
+    async def smtp_DATA(self, arg: str | None) -> None:
+        if await self.need_helo():
+            return
+        if self.txn.sender is None:
+            await self.reply("need_mail")
+            return
+        if not self.txn.recipients:
+            await self.reply("need_rcpt")
+            return
+        if arg:
+            await self.reply("syntax")
+            return
+        qid = self.app.new_qid()
+        now = time.time()
+        plan = self._plan(qid, now)
+        files = [self.app.store.new_spool_file(qid) for _ in plan]
+        await self.reply("data_start")
+        unstuffer = StreamUnstuffer()
+        limit = self.host.size_limit
+        size = 0
+        too_big = False
+        try:
+            # Local disk writes of 64 KiB chunks: cheaper than a thread hop per chunk.
+            with open(files[0], "wb") as out:  # noqa: ASYNC230
+                out.write(plan[0][1])
+                while not unstuffer.done:
+                    chunk = await self._reader.read(CHUNK)
+                    self._reset_timeout()
+                    if not chunk:
+                        raise ConnectionResetError("connection closed during DATA")
+                    data = unstuffer.feed(chunk)
+                    size += len(data)
+                    if size > limit:
+                        too_big = True
+                    if not too_big:
+                        out.write(data)
+            if unstuffer.trailing:  # pipelined commands after the end of data
+                self._reader._buffer[0:0] = unstuffer.trailing  # type: ignore[attr-defined]
+            if too_big:
+                self.event(f"message refused: more than {limit} octets")
+                self._set_post_data_state()
+                await self.reply("size_exceeded")
+                return
+            where = self._store(plan, files, qid)
+        except OSError as exc:
+            if isinstance(exc, ConnectionResetError):
+                raise
+            self.event(f"could not store {qid}: {exc}")
+            self._set_post_data_state()
+            await self.reply("unstored")
+            return
+        finally:
+            for f in files:
+                f.unlink(missing_ok=True)
+        self.event(f"stored {qid}: {size} octets -> {', '.join(where)}")
+        self._set_post_data_state()
+        await self.reply("data_ok", qid=qid)
+
+    def _proto(self) -> str:
+        proto = "ESMTP" if self.session.extended_smtp else "SMTP"
+        if self._tls_protocol is not None:
+            proto += "S"
+        if self.session.authenticated:
+            proto += "A"
+        return proto
+
+    def _plan(self, qid: str, now: float) -> list[tuple[tuple[str, ...], bytes, list[Target]]]:
+        """Group the final copies by the hops they travel: one file per destination."""
+        targets: list[Target] = []
+        for path in self.txn.recipients:
+            targets += delivery.route(self.world, self.host, self.host.hostname, path,
+                                      self.txn.kind)
+        targets = delivery.dedupe(targets)
+        groups: dict[tuple[str, ...], list[Target]] = {}
+        for t in targets:
+            key = ("_undeliverable",) if t.where == "undeliverable" else t.hops
+            groups.setdefault(key, []).append(t)
+        short = self.persona.name.startswith("rfc821")
+        sender = self.txn.sender
+        assert sender is not None
+        plan = []
+        for hops, group in groups.items():
+            boxes = sorted({t.box for t in group if t.where != "undeliverable"})
+            rcpt = None
+            if len(boxes) == 1 and hops[0] != "_undeliverable":
+                rcpt = f"{boxes[0]}@{group[0].host}"
+            hop_list = group[0].hops
+            lines: list[bytes] = []
+            for i in range(len(hop_list) - 1, 0, -1):
+                lines.append(delivery.received_line(
+                    helo=hop_list[i - 1], ip=None, by=hop_list[i], proto="SMTP", qid=qid,
+                    rcpt=None, when=now, short=True))
+            lines.append(delivery.received_line(
+                helo=self._client_name(), ip=self.peer_ip, by=self.host.hostname,
+                proto=self._proto(), qid=qid, rcpt=rcpt, when=now, short=short))
+            reverse = sender
+            if not sender.is_null:
+                reverse = sender.with_route(tuple(reversed(hop_list[:-1])) + sender.route)
+            head = f"Return-Path: <{reverse}>\r\n".encode("utf-8", "replace")
+            if hops[0] == "_undeliverable":
+                for t in group:
+                    head += f"X-Smtptui-Undeliverable: {t.reason}\r\n".encode(
+                        "utf-8", "replace")
+            plan.append((hops, head + b"".join(lines), group))
+        return plan
+
+    def _store(self, plan: list, files: list[FsPath], qid: str) -> list[str]:
+        store = self.app.store
+        first_head = plan[0][1]
+        where: list[str] = []
+        for i, (hops, head, group) in enumerate(plan):
+            if i > 0:
+                copy_range(files[0], files[i], len(first_head), head)
+            if hops[0] == "_undeliverable":
+                store.link_into(files[i], store.undeliverable())
+                where.append("_undeliverable (" + "; ".join(t.reason for t in group) + ")")
+                continue
+            for t in group:
+                if t.where == "mailbox":
+                    store.link_into(files[i], store.maildir(t.host, t.box))
+                    where.append(f"{t.host}/{t.box}")
+                elif t.where == "terminal":
+                    self._write_terminal(files[i], store.terminal_log(t.host, t.box), qid)
+                    where.append(f"{t.host} terminal of {t.box}")
+        return where
+
+    def _write_terminal(self, file: FsPath, log: FsPath, qid: str) -> None:
+        sender = self.txn.sender
+        with open(file, "rb") as f:
+            text = f.read(64 * 1024)
+        # Skip our trace fields: a terminal shows the message as the user reads it.
+        body = text
+        while body.startswith((b"Return-Path:", b"Received:", b"\t")):
+            body = body.split(b"\r\n", 1)[1] if b"\r\n" in body else b""
+        stamp = time.strftime("%H:%M:%S")
+        with open(log, "ab") as out:
+            out.write(f"\n*** Message from {sender} at {stamp} ({qid}) ***\n".encode())
+            out.write(body.replace(b"\r\n", b"\n"))
+
+    # ------------------------------------------------------------------ TURN
+
+    async def smtp_TURN(self, arg: str | None) -> None:
+        if not self.implemented("TURN"):
+            await self.not_implemented("TURN")
+            return
+        if await self.need_helo():
+            return
+        if arg:
+            await self.reply("syntax")
+            return
+        if self.txn.sender is not None:
+            await self.reply("turn_busy")
+            return
+        client = self._client_name()
+        await self.reply("turn_ok")
+        self.event(f"TURN: roles swapped, now sending to {client}")
+        try:
+            await asyncio.wait_for(self._turn_send(client), self.app.timeout)
+        except (TimeoutError, asyncio.IncompleteReadError, ConnectionError, _TurnAbort) as exc:
+            self.event(f"TURN session ended: {exc or type(exc).__name__}")
+        assert self.transport is not None
+        self.transport.close()
+
+    async def _read_reply(self) -> tuple[int, list[str]]:
+        lines = []
+        while True:
+            raw = await self._reader.readuntil(b"\n")
+            line = raw.rstrip(b"\r\n").decode("utf-8", "replace")
+            if len(line) < 3 or not line[:3].isdigit() or line[3:4] not in ("", " ", "-"):
+                raise _TurnAbort(f"not an SMTP reply: {line[:60]!r}")
+            lines.append(line)
+            if line[3:4] != "-":
+                return int(line[:3]), lines
+
+    async def _say(self, line: str) -> int:
+        self._writer.write(line.encode("utf-8") + b"\r\n")
+        await self._writer.drain()
+        code, _ = await self._read_reply()
+        self.event(f"TURN sent {line.split(' ')[0]} -> {code}")
+        return code
+
+    async def _turn_send(self, client: str) -> None:
+        code, _ = await self._read_reply()  # the new receiver's 220 greeting
+        if code != 220:
+            raise _TurnAbort(f"greeting {code}, not 220")
+        if await self._say(f"HELO {self.host.hostname}") != 250:
+            await self._say("QUIT")
+            return
+        for index, msg in enumerate(self.host.queue):
+            if index in self.app.turn_delivered or msg.host.lower() != client.lower():
+                continue
+            if await self._say(f"MAIL FROM:<{msg.sender}>") != 250:
+                await self._say("RSET")
+                continue
+            accepted = 0
+            for r in msg.recipients:
+                if await self._say(f"RCPT TO:<{r}>") in (250, 251):
+                    accepted += 1
+            if not accepted or await self._say("DATA") != 354:
+                await self._say("RSET")
+                continue
+            stuffer = DotStuffer()
+            self._writer.write(stuffer.feed(msg.data.encode("utf-8")) + stuffer.finish())
+            await self._writer.drain()
+            code, _ = await self._read_reply()
+            self.event(f"TURN sent message {index + 1} -> {code}")
+            if code == 250:
+                self.app.turn_delivered.add(index)
+        await self._say("QUIT")
+
+
+class _TurnAbort(Exception):
+    pass
+
+
+class _Hooks:
+    """aiosmtpd wants a handler; every decision is made in TeachingSMTP itself."""
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    words, lines, cur = text.split(), [], ""
+    for w in words:
+        if cur and len(cur) + 1 + len(w) > width:
+            lines.append(cur)
+            cur = w
+        else:
+            cur = f"{cur} {w}" if cur else w
+    if cur:
+        lines.append(cur)
+    return lines

@@ -1,0 +1,398 @@
+"""The world: the hosts, mailboxes, lists and rules the teaching server plays.
+
+A world is plain data read from TOML (``tomllib``): nothing in it is evaluated, formatted
+or executed. Errors name the file, the line and the key, because a learner editing a
+lesson file needs to know exactly what to fix. ``tomllib`` reports no line numbers for
+values, so :func:`locate_key` finds the key's line by scanning the text.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal
+
+PERSONA_NAMES = ("modern", "rfc821", "rfc821-minimal", "sendmail-8.9", "rfc5321")
+FORWARD_MODES = ("will-forward", "please-try")
+DEFAULT_MAX_RECIPIENTS = 100  # RFC 821 §4.5.3 / RFC 5321 §4.5.3.1.8: at least 100
+DEFAULT_SIZE_LIMIT = 10 * 1024 * 1024
+DEFAULT_MAX_SESSIONS = 100
+
+_HOSTNAME_RE = re.compile(r"^(?:\[[^\]\s]+\]|#\d+|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)$")
+_KEYWORD_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*(?: [\x21-\x7e]+)*$")
+
+
+class WorldError(ValueError):
+    """One clear line: ``FILE:LINE: key: problem``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Forward:
+    """Where a moved user now lives, and whether this host forwards (251) or refers (551)."""
+
+    to: str
+    mode: Literal["will-forward", "please-try"]
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedMessage:
+    """Mail waiting on this host for ``host``; it is delivered when ``host`` sends TURN."""
+
+    host: str
+    sender: str
+    recipients: tuple[str, ...]
+    data: str
+
+
+@dataclass(frozen=True, slots=True)
+class Host:
+    """One host of the world: its name, persona and local users."""
+
+    hostname: str
+    persona: str = "modern"
+    banner: str | None = None
+    extensions: tuple[str, ...] | None = None
+    max_recipients: int = DEFAULT_MAX_RECIPIENTS
+    size_limit: int = DEFAULT_SIZE_LIMIT
+    domains: tuple[str, ...] = ()
+    mailboxes: Mapping[str, str] = field(default_factory=dict)
+    lists: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    forwards: Mapping[str, Forward] = field(default_factory=dict)
+    logged_in: tuple[str, ...] = ()
+    relay_domains: tuple[str, ...] = ()
+    users: Mapping[str, str] = field(default_factory=dict)
+    queue: tuple[QueuedMessage, ...] = ()
+    allow_plaintext_auth: bool = False
+
+    def is_local_domain(self, domain: str) -> bool:
+        """True when ``domain`` names this host (case-insensitive, RFC 821 §3.7)."""
+        d = domain.lower()
+        return d == self.hostname.lower() or d in (x.lower() for x in self.domains)
+
+    def relays_to(self, domain: str) -> bool:
+        d = domain.lower()
+        return any(r == "*" or r.lower() == d for r in self.relay_domains)
+
+    def _lookup(self, table: Mapping[str, Any], local: str, domain: str | None) -> str | None:
+        """The key of ``table`` matching local@domain: address, then exact local part,
+        then case-insensitively (mailbox names are case sensitive, but being strict here
+        only confuses learners; exact matches win)."""
+        if domain is not None:
+            for key in table:
+                if "@" in key and key.lower() == f"{local}@{domain}".lower():
+                    return key
+        if local in table:
+            return local
+        folded = [k for k in table if "@" not in k and k.lower() == local.lower()]
+        return folded[0] if len(folded) == 1 else None
+
+    def mailbox(self, local: str, domain: str | None = None) -> str | None:
+        """The mailbox key for a local part, or None."""
+        return self._lookup(self.mailboxes, local, domain)
+
+    def forward(self, local: str, domain: str | None = None) -> Forward | None:
+        key = self._lookup(self.forwards, local, domain)
+        return None if key is None else self.forwards[key]
+
+    def mailing_list(self, name: str, domain: str | None = None) -> str | None:
+        return self._lookup(self.lists, name, domain)
+
+    def is_logged_in(self, local: str) -> bool:
+        return any(u.split("@")[0].lower() == local.lower() for u in self.logged_in)
+
+
+@dataclass(frozen=True, slots=True)
+class World:
+    """The host the server plays (``host``) and the other hosts it can reach (``hosts``)."""
+
+    host: Host
+    hosts: Mapping[str, Host] = field(default_factory=dict)  # lower-case name -> Host
+    max_sessions: int = DEFAULT_MAX_SESSIONS
+    source: str = "<built-in world>"
+
+    def find_host(self, domain: str) -> Host | None:
+        """The world host named ``domain`` (the main host included), or None."""
+        if self.host.is_local_domain(domain):
+            return self.host
+        for h in self.hosts.values():
+            if h.is_local_domain(domain):
+                return h
+        return None
+
+    def with_persona(self, persona: str) -> World:
+        """A copy whose main host plays ``persona`` (``--persona`` overrides the file)."""
+        if persona not in PERSONA_NAMES:
+            raise WorldError(f"unknown persona {persona!r} (known: {', '.join(PERSONA_NAMES)})")
+        h = self.host
+        new = Host(**{f: getattr(h, f) for f in Host.__dataclass_fields__} | {"persona": persona})
+        return World(new, self.hosts, self.max_sessions, self.source)
+
+
+def default_world() -> World:
+    """The world used when none is given: a small lab host with two users and a list."""
+    host = Host(
+        hostname="smtptui.test",
+        domains=("localhost",),
+        mailboxes=MappingProxyType({"alice": "Alice Liddell", "bob": "Bob Dobbs",
+                                    "postmaster": "Postmaster"}),
+        lists=MappingProxyType({"everyone": ("alice@smtptui.test", "bob@smtptui.test")}),
+        logged_in=("alice",),
+        relay_domains=("other.test",),
+    )
+    other = Host(hostname="other.test", mailboxes=MappingProxyType({"carol": "Carol Ann"}))
+    return World(host, MappingProxyType({"other.test": other}))
+
+
+# --------------------------------------------------------------------------- locating keys
+
+_BARE = r"[A-Za-z0-9_-]+"
+_KEYPART = rf'(?:{_BARE}|"(?:[^"\\]|\\.)*"|\'[^\']*\')'
+_DOTTED = rf"{_KEYPART}(?:\s*\.\s*{_KEYPART})*"
+_HEADER_RE = re.compile(rf"^\s*(\[\[|\[)\s*({_DOTTED})\s*\]\]?")
+_KEYLINE_RE = re.compile(rf"^\s*({_DOTTED})\s*=")
+_INLINE_KEY_RE = re.compile(rf"[{{,]\s*({_DOTTED})\s*=")
+
+
+def _split_dotted(text: str) -> tuple[str, ...]:
+    parts = re.findall(_KEYPART, text)
+    out = []
+    for p in parts:
+        if p[:1] in "\"'":
+            p = p[1:-1]
+        out.append(p)
+    return tuple(out)
+
+
+def locate_key(text: str, path: tuple[str | int, ...]) -> int:
+    """The 1-based line where ``path`` (table keys and array indexes) is written.
+
+    Falls back to the closest enclosing key or table header, then to line 1.
+    """
+    best_line, best_len = 1, -1
+    table: tuple[str | int, ...] = ()
+    counters: dict[tuple, int] = {}
+    target = tuple(path)
+    for lineno, line in enumerate(text.splitlines(), 1):
+        stripped = line.split("#", 1)[0] if '"' not in line and "'" not in line else line
+        m = _HEADER_RE.match(stripped)
+        if m:
+            keys = _split_dotted(m.group(2))
+            if m.group(1) == "[[":
+                idx = counters.get(keys, -1) + 1
+                counters[keys] = idx
+                table = keys + (idx,)
+            else:
+                table = keys
+            full = table
+        else:
+            m = _KEYLINE_RE.match(stripped)
+            if not m:
+                continue
+            full = table + _split_dotted(m.group(1))
+            # keys of inline tables on the same line
+            for im in _INLINE_KEY_RE.finditer(stripped[m.end():]):
+                inner = full + _split_dotted(im.group(1))
+                n = _common(inner, target)
+                if n > best_len:
+                    best_line, best_len = lineno, n
+        n = _common(full, target)
+        if n > best_len:
+            best_line, best_len = lineno, n
+    return best_line
+
+
+def _common(a: tuple, b: tuple) -> int:
+    """Length of the common prefix, or -1 if ``a`` is not a prefix of ``b``."""
+    if len(a) > len(b) or tuple(b[: len(a)]) != tuple(a):
+        return -1
+    return len(a)
+
+
+# --------------------------------------------------------------------------- validation
+
+class _Ctx:
+    def __init__(self, source: str, text: str):
+        self.source, self.text = source, text
+
+    def fail(self, path: tuple[str | int, ...], message: str) -> WorldError:
+        line = locate_key(self.text, path) if self.text else 0
+        name = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in path) or "(top)"
+        where = f"{self.source}:{line}" if line else self.source
+        return WorldError(f"{where}: {name}: {message}")
+
+
+def _typename(v: Any) -> str:
+    return {str: "a string", int: "an integer", bool: "true/false", list: "a list",
+            dict: "a table", float: "a number"}.get(type(v), type(v).__name__)
+
+
+def _want(ctx: _Ctx, path: tuple, v: Any, kind: type | tuple[type, ...], what: str) -> Any:
+    if isinstance(v, bool) and kind is int:
+        raise ctx.fail(path, f"expected {what}, got {_typename(v)}")
+    if not isinstance(v, kind):
+        raise ctx.fail(path, f"expected {what}, got {_typename(v)}")
+    return v
+
+
+def _str_list(ctx: _Ctx, path: tuple, v: Any) -> tuple[str, ...]:
+    _want(ctx, path, v, list, "a list of strings")
+    for i, item in enumerate(v):
+        _want(ctx, path + (i,), item, str, "a string")
+    return tuple(v)
+
+
+def _positive(ctx: _Ctx, path: tuple, v: Any) -> int:
+    _want(ctx, path, v, int, "an integer")
+    if v < 1:
+        raise ctx.fail(path, f"must be at least 1, got {v}")
+    return v
+
+
+def _hostname(ctx: _Ctx, path: tuple, v: Any) -> str:
+    _want(ctx, path, v, str, "a host name")
+    if not _HOSTNAME_RE.match(v):
+        raise ctx.fail(path, f"{v!r} is not a host name")
+    return v
+
+
+_HOST_KEYS = {"hostname", "persona", "banner", "extensions", "max_recipients", "size_limit",
+              "domains", "mailboxes", "lists", "forwards", "logged_in", "relay_domains",
+              "users", "queue", "allow_plaintext_auth"}
+_TOP_KEYS = _HOST_KEYS | {"hosts", "max_sessions"}
+
+
+def _host(ctx: _Ctx, base: tuple, data: dict, *, name: str | None = None,
+          top: bool = False) -> Host:
+    allowed = _TOP_KEYS if top else _HOST_KEYS
+    for key in data:
+        if key not in allowed:
+            hint = " (only at the top level)" if key in _TOP_KEYS else ""
+            raise ctx.fail(base + (key,), f"unknown key{hint}; known keys: "
+                           + ", ".join(sorted(allowed)))
+    kw: dict[str, Any] = {}
+    if "hostname" in data:
+        kw["hostname"] = _hostname(ctx, base + ("hostname",), data["hostname"])
+        if name is not None and kw["hostname"].lower() != name.lower():
+            raise ctx.fail(base + ("hostname",), f"differs from the table name {name!r}")
+    elif name is not None:
+        kw["hostname"] = _hostname(ctx, base, name)
+    else:
+        raise ctx.fail(base + ("hostname",), "missing: every world needs a hostname")
+    if "persona" in data:
+        p = _want(ctx, base + ("persona",), data["persona"], str, "a persona name")
+        if p not in PERSONA_NAMES:
+            raise ctx.fail(base + ("persona",),
+                           f"unknown persona {p!r} (known: {', '.join(PERSONA_NAMES)})")
+        kw["persona"] = p
+    if "banner" in data:
+        b = _want(ctx, base + ("banner",), data["banner"], str, "a string")
+        if any(c in b for c in "\r\n") or not b.isascii():
+            raise ctx.fail(base + ("banner",), "must be one line of ASCII text")
+        kw["banner"] = b
+    if "extensions" in data:
+        exts = _str_list(ctx, base + ("extensions",), data["extensions"])
+        for i, e in enumerate(exts):
+            if not _KEYWORD_RE.match(e):
+                raise ctx.fail(base + ("extensions", i), f"{e!r} is not an EHLO keyword line")
+        kw["extensions"] = tuple(e.upper().split(" ", 1)[0] + e[len(e.split(" ", 1)[0]):]
+                                 for e in exts)
+    for key in ("max_recipients", "size_limit"):
+        if key in data:
+            kw[key] = _positive(ctx, base + (key,), data[key])
+    for key in ("domains", "logged_in", "relay_domains"):
+        if key in data:
+            kw[key] = _str_list(ctx, base + (key,), data[key])
+    if "allow_plaintext_auth" in data:
+        kw["allow_plaintext_auth"] = _want(ctx, base + ("allow_plaintext_auth",),
+                                           data["allow_plaintext_auth"], bool, "true or false")
+    for key in ("mailboxes", "users"):
+        if key in data:
+            table = _want(ctx, base + (key,), data[key], dict, "a table")
+            for k, v in table.items():
+                _want(ctx, base + (key, k), v, str, "a string")
+            kw[key] = MappingProxyType(dict(table))
+    if "lists" in data:
+        table = _want(ctx, base + ("lists",), data["lists"], dict, "a table")
+        kw["lists"] = MappingProxyType({k: _str_list(ctx, base + ("lists", k), v)
+                                        for k, v in table.items()})
+    if "forwards" in data:
+        table = _want(ctx, base + ("forwards",), data["forwards"], dict, "a table")
+        fw = {}
+        for k, v in table.items():
+            p = base + ("forwards", k)
+            _want(ctx, p, v, dict, 'a table like { to = "user@host", mode = "will-forward" }')
+            for sub in v:
+                if sub not in ("to", "mode"):
+                    raise ctx.fail(p + (sub,), "unknown key; known keys: mode, to")
+            if "to" not in v:
+                raise ctx.fail(p, "missing key 'to'")
+            to = _want(ctx, p + ("to",), v["to"], str, "an address")
+            mode = _want(ctx, p + ("mode",), v.get("mode", "will-forward"), str, "a string")
+            if mode not in FORWARD_MODES:
+                raise ctx.fail(p + ("mode",), f"must be one of {', '.join(FORWARD_MODES)}")
+            fw[k] = Forward(to.strip("<>"), mode)  # type: ignore[arg-type]
+        kw["forwards"] = MappingProxyType(fw)
+    if "queue" in data:
+        q = _want(ctx, base + ("queue",), data["queue"], list, "a list of tables ([[queue]])")
+        items = []
+        for i, v in enumerate(q):
+            p = base + ("queue", i)
+            _want(ctx, p, v, dict, "a table")
+            for sub in v:
+                if sub not in ("host", "from", "to", "data"):
+                    raise ctx.fail(p + (sub,), "unknown key; known keys: data, from, host, to")
+            for need in ("host", "from", "to", "data"):
+                if need not in v:
+                    raise ctx.fail(p, f"missing key {need!r}")
+            items.append(QueuedMessage(
+                host=_hostname(ctx, p + ("host",), v["host"]),
+                sender=_want(ctx, p + ("from",), v["from"], str, "an address").strip("<>"),
+                recipients=tuple(r.strip("<>") for r in _str_list(ctx, p + ("to",), v["to"])),
+                data=_want(ctx, p + ("data",), v["data"], str, "the message text"),
+            ))
+        kw["queue"] = tuple(items)
+    return Host(**kw)
+
+
+def world_from_mapping(data: Mapping[str, Any], source: str = "<world>", text: str = "",
+                       base: tuple[str, ...] = ()) -> World:
+    """Build a World from parsed TOML (a lesson passes its ``[world]`` table and
+    ``base=("world",)`` so errors point at the right lines)."""
+    ctx = _Ctx(source, text)
+    data = dict(data)
+    hosts_raw = data.pop("hosts", {})
+    max_sessions = data.pop("max_sessions", DEFAULT_MAX_SESSIONS)
+    max_sessions = _positive(ctx, base + ("max_sessions",), max_sessions)
+    main = _host(ctx, base, data, top=True)
+    _want(ctx, base + ("hosts",), hosts_raw, dict, "a table of [hosts.NAME] tables")
+    hosts: dict[str, Host] = {}
+    for name, h in hosts_raw.items():
+        p = base + ("hosts", name)
+        _want(ctx, p, h, dict, "a table")
+        if name.lower() == main.hostname.lower():
+            raise ctx.fail(p, "is the main host itself")
+        hosts[name.lower()] = _host(ctx, p, h, name=name)
+    return World(main, MappingProxyType(hosts), max_sessions, source)
+
+
+def load_world(path: str | Path) -> World:
+    """Read a world file (a bare world, or a lesson with a ``[world]`` table)."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise WorldError(f"{p}: cannot read world file: {getattr(exc, 'strerror', None) or exc}")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise WorldError(f"{p}: invalid TOML: {exc}") from None
+    if "world" in data and "hostname" not in data:
+        inner = data["world"]
+        if not isinstance(inner, dict):
+            raise _Ctx(str(p), text).fail(("world",), "expected a table")
+        return world_from_mapping(inner, str(p), text, base=("world",))
+    return world_from_mapping(data, str(p), text)
