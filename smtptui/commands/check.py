@@ -101,8 +101,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _use_colour(stream: TextIO) -> bool:
-    """ANSI colour only on a terminal, and never when NO_COLOR is set (no-color.org)."""
-    if os.environ.get("NO_COLOR"):
+    """ANSI colour only on a terminal; never when NO_COLOR is set (no-color.org) or
+    TERM=dumb, like the other headless commands."""
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
         return False
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())

@@ -42,6 +42,7 @@ Choices where the RFCs leave room (documented here so tests and users can rely o
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
 from smtptui.core.commands import COMMANDS, Arg, CommandSpec, Origin
@@ -89,6 +90,8 @@ _QUOTED_821 = re.compile(r'"(?:[\x00-\x09\x0b\x0c\x0e-\x21\x23-\x5b\x5d-\x7f]|\\
 # Anything that could be meant as a domain label; validated precisely afterwards.
 _LABELISH = re.compile(r'[^\x00-\x20\x7f<>()\[\]\\.,;:@"]+')
 _LABEL_5321 = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?")
+_LABEL_63 = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_DOMAIN_5321_FAST = re.compile(f"{_LABEL_63}(?:\\.{_LABEL_63})*")
 _NAME_821 = re.compile(r"[A-Za-z][A-Za-z0-9-]+[A-Za-z0-9]")
 _DIGITS = re.compile(r"[0-9]+")
 _SNUM = re.compile(r"[0-9]{1,3}")
@@ -251,9 +254,8 @@ def _check(ctx: _Ctx, caps: Capabilities | None) -> None:
     if n == 0 or line.isspace() and "\r" not in line and "\n" not in line:
         ctx.err(0, n, "empty command line", gen_rule)
         return
-    m = _CR_LF.search(line)
-    if m is not None:
-        k = m.start()
+    if "\r" in line or "\n" in line:
+        k = _CR_LF.search(line).start()  # type: ignore[union-attr]
         what = "CR" if line[k] == "\r" else "LF"
         ctx.err(k, k + 1, f"bare {what} inside a command line; a command ends with CRLF",
                 ctx.rule("RFC 821 §4.1.2 <CRLF>", "RFC 5321 §2.3.8"))
@@ -270,30 +272,30 @@ def _check(ctx: _Ctx, caps: Capabilities | None) -> None:
     verb = m.group()
     vend = m.end()
     upper = verb.upper()
-    spec = COMMANDS.get(upper)
-    if spec is None:
+    info = _VERB_INFO.get(upper)
+    if info is None:
         _unknown_verb(ctx, verb, vend)
         _line_length(ctx, n)
         return
+    spec, handler, in_821, obsolete, advertised_as = info
     ctx.verb = upper
-    if ctx.r821 and spec.origin is not Origin.RFC821:
+    if ctx.r821 and not in_821:
         ctx.err(0, vend, f"{upper} is not in RFC 821 ({upper} is {_short_rfc(spec)})",
                 "RFC 821 §4.1.2")
         _line_length(ctx, n)
         return
     if not ctx.r821:
-        if spec.obsolete_5321:
+        if obsolete:
             if upper == "TURN":
                 ctx.warn(0, vend, "TURN is deprecated: anyone could claim to be your host; "
                          "use ETRN or ATRN", "RFC 5321 App. F.1")
             else:
                 ctx.warn(0, vend, f"{upper} is obsolete: clients SHOULD NOT use "
                          "SEND/SOML/SAML", "RFC 5321 App. F.6")
-        if (caps is not None and spec.ehlo_keyword is not None and not spec.minimum_5321
-                and spec.ehlo_keyword not in caps):
-            ctx.warn(0, vend, f"the server did not advertise {spec.ehlo_keyword} in its "
+        if caps is not None and advertised_as is not None and advertised_as not in caps:
+            ctx.warn(0, vend, f"the server did not advertise {advertised_as} in its "
                      "EHLO reply", "RFC 5321 §2.2.1")
-    counted = _HANDLERS[spec.arg](ctx, spec, vend, caps)
+    counted = handler(ctx, spec, vend, caps)
     _line_length(ctx, counted)
     if ctx.utf8 is not None and not ctx.smtputf8:
         _report_non_ascii(ctx)
@@ -411,7 +413,7 @@ def _end(ctx: _Ctx, p: int, after: str, rule: str) -> None:
             return
         ctx.err(q, n, f"unexpected text after {after}", rule)
         return
-    ctx.err(p, p + 1, f"unexpected {_show(line[p])} after {after}", rule)
+    ctx.err(p, p + 1, f"{_show(line[p])} is not allowed after {after}", rule)
 
 
 # ---------------------------------------------------------------------------------------
@@ -423,6 +425,16 @@ def _domain(ctx: _Ctx, i: int, rule: str) -> int | None:
     """Domain (5321) or <domain> (821) starting at ``i``; returns its end."""
     line, n = ctx.line, ctx.n
     r821 = ctx.r821
+    if not r821:
+        # Fast path: a well-formed ASCII domain followed by a character that ends it.
+        m = _DOMAIN_5321_FAST.match(line, i)
+        if m is not None:
+            p = m.end()
+            if p >= n or line[p] in ">: ,":
+                if p - i > _MAX_DOMAIN_5321:
+                    ctx.err(i, p, f"domain is {p - i} octets; the limit is "
+                            f"{_MAX_DOMAIN_5321}", "RFC 5321 §4.5.3.1.2")
+                return p
     p = i
     while True:
         if r821 and p < n and line[p] in "#[":
@@ -1115,7 +1127,7 @@ def _h_none(ctx: _Ctx, spec: CommandSpec, vend: int, caps: object) -> int:
         return n
     rule = _RULES[ctx.verb][0 if ctx.r821 else 1]
     if line[vend] != " ":
-        ctx.err(vend, vend + 1, f"unexpected {_show(line[vend])} after {ctx.verb}", rule)
+        ctx.err(vend, vend + 1, f"{_show(line[vend])} is not allowed after {ctx.verb}", rule)
         return n
     q = vend + 1
     while q < n and line[q] == " ":
@@ -1158,7 +1170,7 @@ def _h_ehlo(ctx: _Ctx, spec: CommandSpec, vend: int, caps: object) -> int:
 def _h_path(ctx: _Ctx, spec: CommandSpec, vend: int, caps: Capabilities | None) -> int:
     line, n = ctx.line, ctx.n
     r821 = ctx.r821
-    reverse = spec.arg is Arg.REVERSE_PATH
+    reverse = ctx.verb not in _FORWARD_PATH_VERBS
     kw = "FROM" if reverse else "TO"
     kind = "reverse-path" if reverse else "forward-path"
     rule = _RULES[ctx.verb][0 if r821 else 1]
@@ -1206,7 +1218,7 @@ def _h_path(ctx: _Ctx, spec: CommandSpec, vend: int, caps: Capabilities | None) 
                     ctx.err(k, n, "RFC 821 allows nothing after the path (ESMTP parameters "
                             "came with RFC 1869)", rule)
             else:
-                ctx.err(end, end + 1, f"unexpected {_show(line[end])} after the path", rule)
+                ctx.err(end, end + 1, f"{_show(line[end])} is not allowed after the path", rule)
         return n
     _params(ctx, end, "RCPT" if not reverse else "MAIL", caps)
     return end
@@ -1421,7 +1433,9 @@ def _h_free(ctx: _Ctx, spec: CommandSpec, vend: int, caps: object) -> int:
     return ctx.n
 
 
-_HANDLERS = {
+_Handler = Callable[[_Ctx, CommandSpec, int, "Capabilities | None"], int]
+
+_HANDLERS: dict[Arg, _Handler] = {
     Arg.NONE: _h_none,
     Arg.DOMAIN: _h_domain,
     Arg.EHLO_DOMAIN: _h_ehlo,
@@ -1433,4 +1447,19 @@ _HANDLERS = {
     Arg.BDAT: _h_bdat,
     Arg.ETRN: _h_etrn,
     Arg.FREE: _h_free,
+}
+
+_FORWARD_PATH_VERBS = frozenset(v for v, s in COMMANDS.items() if s.arg is Arg.FORWARD_PATH)
+
+# Per verb, everything _check needs, resolved once: enum attribute lookups and enum
+# hashing are slow in the per-line path.
+_VERB_INFO: dict[str, tuple[CommandSpec, _Handler, bool, bool, str | None]] = {
+    verb: (
+        spec,
+        _HANDLERS[spec.arg],
+        spec.origin is Origin.RFC821,
+        spec.obsolete_5321,
+        None if spec.minimum_5321 else spec.ehlo_keyword,
+    )
+    for verb, spec in COMMANDS.items()
 }

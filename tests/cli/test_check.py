@@ -167,6 +167,7 @@ def test_usage_errors_exit_2(args: list[str]) -> None:
 def _run_on_tty(args: list[str], env: dict[str, str]) -> str:
     master, slave = pty.openpty()
     full_env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    full_env["TERM"] = "xterm"
     full_env.update(env)
     with subprocess.Popen([sys.executable, "-m", "smtptui", "check", *args],
                           stdout=slave, stderr=slave, env=full_env) as proc:
@@ -190,6 +191,8 @@ def test_colour_on_a_terminal_unless_no_color() -> None:
     assert "\x1b[1;31m" in coloured and "error" in coloured
     plain = _run_on_tty(["DATA x"], {"NO_COLOR": "1"})
     assert "\x1b[" not in plain and "error: DATA takes no argument" in plain
+    dumb = _run_on_tty(["DATA x"], {"TERM": "dumb"})
+    assert "\x1b[" not in dumb
 
 
 def test_headless_check_imports_no_ui_toolkit() -> None:

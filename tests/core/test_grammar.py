@@ -83,6 +83,7 @@ VALID_5321 = [
     "MAIL FROM:<alice@example.org> size=10 body=8bitmime",
     # RCPT (§4.1.1.3)
     "RCPT TO:<bob@example.net>",
+    "rcpt to:<Bob@Example.NET>",
     "RCPT TO:<Postmaster>",                     # the one path without a domain
     "RCPT TO:<postmaster>",                     # ... matched without regard to case
     "RCPT TO:<Postmaster@example.net>",
@@ -386,7 +387,7 @@ ERRORS_821 = [
     ("HELO abc-", 8, 9, "must end with a letter or digit"),
     ("HELO ab_c", 7, 8, "'_' is not allowed"),
     ("HELO #", 6, 6, "decimal host number"),
-    ("HELO #12a", 8, 9, "unexpected 'a'"),
+    ("HELO #12a", 8, 9, "'a' is not allowed after the domain"),
     ("HELO [1.2.3.300]", 12, 15, "300 is out of range"),
     ("HELO [IPv6:::1]", 6, 7, "'I' in an IPv4 address"),
     ("HELO " + "abc." * 16 + "abc", 5, 72, "limit is 64"),     # RFC 821 §4.5.3: 64 chars
