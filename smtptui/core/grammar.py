@@ -103,6 +103,8 @@ _DCONTENT = re.compile(r"[\x21-\x5a\x5e-\x7e]*")
 _ESMTP_KEYWORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*")
 _ESMTP_VALUE = re.compile(f"[\\x21-\\x3c\\x3e-\\x7e{_NONASCII}]+")
 _XTEXT = re.compile(r"(?:[\x21-\x2a\x2c-\x3c\x3e-\x7e]|\+[0-9A-F]{2})*")
+# RFC 4954 writes hexchar = "+" HEXDIG HEXDIG, and ABNF letters match either case.
+_XTEXT_ANY_CASE = re.compile(r"(?:[\x21-\x2a\x2c-\x3c\x3e-\x7e]|\+[0-9A-Fa-f]{2})*")
 _SASL_MECH = re.compile(r"[A-Za-z0-9_-]{1,20}")
 _BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
 _QUEUE_NAME = re.compile(r"[\x21-\x7e]+")
@@ -919,16 +921,22 @@ def _enum(*allowed: str):
     return checker
 
 
-def _xtext_problem(value: str, limit: int) -> tuple[int, int, str] | None:
-    if _XTEXT.fullmatch(value) is None:
+def _xtext_problem(value: str, limit: int, any_case: bool = False
+                   ) -> tuple[int, int, str] | None:
+    """Why ``value`` is not xtext of at most ``limit`` characters, or None.
+
+    RFC 3461 §4 (DSN) wants upper-case hex after '+'; RFC 4954 (AUTH=) allows either.
+    """
+    if (_XTEXT_ANY_CASE if any_case else _XTEXT).fullmatch(value) is None:
+        digits = "0123456789ABCDEFabcdef" if any_case else "0123456789ABCDEF"
+        what = "hex digits" if any_case else "upper-case hex digits"
         k, L = 0, len(value)
         while k < L:
             ch = value[k]
             if ch == "+":
-                if len(value[k + 1:k + 3]) < 2 or any(
-                        c not in "0123456789ABCDEF" for c in value[k + 1:k + 3]):
-                    return k, min(k + 3, L), ("'+' must be followed by two upper-case "
-                                              "hex digits (xtext)")
+                pair = value[k + 1:k + 3]
+                if len(pair) < 2 or any(c not in digits for c in pair):
+                    return k, min(k + 3, L), f"'+' must be followed by two {what} (xtext)"
                 k += 3
                 continue
             o = ord(ch)
@@ -979,15 +987,16 @@ def _check_orcpt(value: str) -> tuple[int, int, str] | None:
     problem = _xtext_problem(value[semi + 1:], 500)
     if problem is not None:
         return semi + 1 + problem[0], semi + 1 + problem[1], problem[2]
-    if len(value) > 500:
-        return 500, len(value), f"value is {len(value)} characters; the limit is 500"
+    if len(value) > 500 - 6:  # the whole "ORCPT=..." parameter is at most 500 characters
+        return 494, len(value), (f"the ORCPT parameter is {len(value) + 6} characters; "
+                                 "the limit is 500")
     return None
 
 
 def _check_auth_param(value: str) -> tuple[int, int, str] | None:
     if value == "<>":
         return None
-    return _xtext_problem(value, 500)
+    return _xtext_problem(value, 500, any_case=True)
 
 
 _BY = re.compile(r"[+-]?[0-9]{1,9};[NRnr][Tt]?")

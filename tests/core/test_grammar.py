@@ -81,6 +81,13 @@ VALID_5321 = [
     "MAIL FROM:<alice@example.org> REQUIRETLS",
     "MAIL FROM:<alice@example.org> XFOO=bar",  # X- parameters are private: no remark
     "MAIL FROM:<alice@example.org> size=10 body=8bitmime",
+    # examples printed in the extension RFCs
+    "MAIL FROM:<ned@thor.innosoft.com> SIZE=500000",           # RFC 1870
+    "AUTH PLAIN dGVzdAB0ZXN0ADEyMzQ=",                          # RFC 4954
+    "MAIL FROM:<e=mc2@example.com> AUTH=e+3Dmc2@example.com",   # RFC 4954
+    "MAIL FROM:<john+@example.org> AUTH=<>",                    # RFC 4954
+    "MAIL FROM:<pel\u00e9@example.com> SMTPUTF8",               # RFC 6531
+    "MAIL FROM:<a@example.org> AUTH=e+3dmc2",  # RFC 4954 HEXDIG: either case
     # RCPT (§4.1.1.3)
     "RCPT TO:<bob@example.net>",
     "rcpt to:<Bob@Example.NET>",
@@ -290,7 +297,7 @@ ERRORS_5321 = [
     ("MAIL FROM:<a@example.org> ENVID=a+2b", 33, 36, "two upper-case hex digits"),
     ("MAIL FROM:<a@example.org> ENVID=a+", 33, 34, "two upper-case hex digits"),
     ("MAIL FROM:<a@example.org> ENVID=" + "x" * 101, 132, 133, "limit is 100"),
-    ("MAIL FROM:<a@example.org> AUTH=a+b", 32, 34, "two upper-case hex digits"),
+    ("MAIL FROM:<a@example.org> AUTH=a+b", 32, 34, "two hex digits"),
     ("MAIL FROM:<a@example.org> SMTPUTF8=yes", 34, 38, "SMTPUTF8 takes no value"),
     ("MAIL FROM:<a@example.org> NOTIFY=NEVER", 26, 32, "NOTIFY is a RCPT parameter"),
     ("MAIL FROM:<a@example.org> BY=soon", 29, 33, "by-time;by-mode"),
@@ -312,6 +319,8 @@ ERRORS_5321 = [
     ("RCPT TO:<a@example.org> ORCPT=a@example.org", 30, 43, "addr-type;xtext"),
     ("RCPT TO:<a@example.org> ORCPT=;a@example.org", 30, 31, "address type"),
     ("RCPT TO:<a@example.org> ORCPT=rfc822;a+zz", 38, 41, "two upper-case hex digits"),
+    ("RCPT TO:<a@example.org> ORCPT=rfc822;a+2b", 38, 41, "two upper-case hex digits"),
+    ("RCPT TO:<a@example.org> ORCPT=rfc822;" + "x" * 488, 524, 525, "limit is 500"),
     ("RCPT TO:<@a.example,b.example:c@d.example>", 20, 21, "'@domain' after ','"),
     # SEND / SOML / SAML take a reverse-path like MAIL (and are obsolete: see warnings)
     ("SEND TO:<a@example.org>", 5, 8, "SEND takes FROM:, not TO:"),
