@@ -47,7 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "smtps://host[:port], @domain[:port]")
     parser.add_argument("--world", metavar="FILE",
                         help="world of the embedded teaching server (used when no TARGET "
-                             "is given; reserved until that server lands)")
+                             "is given; default: its built-in world)")
     parser.add_argument("--json", action="store_true",
                         help='print {"file", "ok", "steps": [...]} instead of the exchange')
     add_connection_arguments(parser)
@@ -80,10 +80,7 @@ def load_script(path: str) -> Script:
 def run(args: argparse.Namespace) -> int:
     from smtptui.core.script import ScriptError
 
-    if args.target is None:
-        print(f"smtptui {NO_TARGET} (--world is reserved for it)", file=sys.stderr)
-        return 2
-    if args.world is not None:
+    if args.target is not None and args.world is not None:
         return _usage("--world configures the embedded teaching server; it cannot be used "
                       "with a TARGET")
     try:
@@ -92,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"smtptui run: {exc}", file=sys.stderr)
         return 2
     try:
-        connector = _target_connector(args)
+        connector = _target_connector(args) if args.target else _embedded_connector(args)
     except ValueError as exc:
         return _usage(str(exc))
     if args.insecure:
@@ -122,8 +119,29 @@ async def _play(script: Script, connector: Connector, starttls: str,
     on_session = None
     if printer is not None and len(script.sessions) > 1:
         on_session = printer.session
-    return await run_script(script, await _resolve(connector), on_step=on_step,
-                            starttls=starttls, on_session=on_session)  # type: ignore[arg-type]
+    try:
+        return await run_script(script, await _resolve(connector), on_step=on_step,
+                                starttls=starttls, on_session=on_session)  # type: ignore[arg-type]
+    finally:
+        aclose = getattr(connector, "aclose", None)  # the embedded server's connector
+        if aclose is not None:
+            await aclose()
+
+
+def _embedded_connector(args: argparse.Namespace) -> Connector:
+    """No TARGET: the embedded teaching server, with ``--world FILE`` or the built-in
+    world (ValueError, a usage error, for a bad world file)."""
+    from smtptui.commands.serve import EmbeddedConnector
+    from smtptui.server.world import default_world, load_world
+
+    world = load_world(args.world) if args.world else default_world()
+    t = args.timeout
+    timeouts = None
+    if t is not None:
+        from smtptui.net.client import Timeouts
+
+        timeouts = Timeouts(connect=t, greeting=t, reply=t, data=t)
+    return EmbeddedConnector(world, timeouts=timeouts)  # type: ignore[return-value]
 
 
 async def _resolve(connector: Connector) -> Connector:
