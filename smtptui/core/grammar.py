@@ -1159,7 +1159,7 @@ def _h_domain(ctx: _Ctx, spec: CommandSpec, vend: int, caps: object) -> int:
     rule = ctx.rule("RFC 821 §4.1.2 <domain>", "RFC 5321 §4.1.2 Domain")
     q = _domain(ctx, p, rule)
     if q is not None:
-        _end(ctx, q, "the domain", rule)
+        _end(ctx, q, "the domain", _RULES[ctx.verb][0 if ctx.r821 else 1])
     return ctx.n
 
 
@@ -1261,7 +1261,7 @@ def _string_arg(ctx: _Ctx, p: int, allow_mailbox: bool) -> None:
                 ctx.err(e, e + 1, "a space ends the <string>; write '\\ ' to include one",
                         rule)
         elif ch == "\\":
-            ctx.err(e, e + 1, "'\\' at the end of the line: it must quote a character", rule)
+            _bad_local_char(ctx, e, rule)  # a backslash that quotes nothing valid
         elif ch.isascii() and ch.isprintable():
             ctx.err(e, e + 1, f"{_show(ch)} is a <special> in RFC 821; write '\\{ch}' to "
                     "include it", rule)

@@ -417,6 +417,7 @@ ERRORS_821 = [
     ("VRFY Smith@ABC.ARPA", 10, 11, "'@' is a <special>"),
     ("VRFY Mark Crispin", 9, 10, "a space ends the <string>"),
     ("VRFY Mark\\", 9, 10, "'\\' at the end"),
+    ("VRFY Mark\\\u00fc", 10, 11, "cannot be quoted"),   # <x> is ASCII only
     ("EXPN", 4, 4, "EXPN needs an argument"),
     ("HELP a.b", 6, 7, "<special>"),
     # NOOP has no argument in RFC 821
