@@ -44,6 +44,8 @@ _ENHANCED_SHAPE_RE = re.compile(r"([0-9])\.([0-9]{1,3})\.([0-9]{1,3})(?=[ \t]|$)
 # Control characters other than HT (RFC 5321 textstring = 1*(%d09 / %d32-126)).
 _CONTROL_RE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 
+_CRLF = b"\r\n"
+
 # Skips the remaining continuation lines of a reply that was cut at max_reply_lines.
 # Octets allowed in reply text on the bulk path (ASCII; CR/LF and controls are not).
 _ASCII_TEXT = b"\t" + bytes(range(0x20, 0x7F))
@@ -257,14 +259,14 @@ class ReplyParser:
                 return out
             crlf = (data[i - 1 : i] if i else self._last) == b"\r"
             dropped = self._dropped + i - crlf
-            line = self._pending + b"\r" if crlf else self._pending
+            line = self._pending
             self._pending, self._dropped, self._last = b"", 0, b""
-            self._take_line(line, dropped, out)
+            self._take_line(line, dropped, out, eol=b"\r\n" if crlf else b"\n")
             data = data[i + 1 :]
         buf = self._pending + data if self._pending else data
         end = buf.rfind(b"\n") + 1
         if end:
-            self._lines(buf, end, out)
+            self._lines(buf, end, 0, out)
             rest = buf[end:]
         else:
             rest = buf
@@ -303,45 +305,64 @@ class ReplyParser:
 
     # -- line processing ------------------------------------------------------------------
 
-    def _lines(self, buf: bytes, end: int, out: list[Reply]) -> None:
-        """Process the complete lines in ``buf[:end]`` (``end`` follows a LF)."""
-        pos = 0
+    def _lines(self, buf: bytes, end: int, pos: int, out: list[Reply]) -> None:
+        """Process the complete lines in ``buf[pos:end]`` (``end`` follows a LF)."""
         take = self._take_line
+        bulk = True  # (A) is tried until it fails once: a retry would rescan the buffer
         while pos < end:
             if self._fast is not None:
                 # (A) The whole rest is clean continuation lines of this reply: bulk checks.
-                r = buf if pos == 0 and end == len(buf) else buf[pos:end]
-                last = r.rfind(b"\n", 0, len(r) - 1) + 1
-                if r.startswith(self._fast_head, last) and r.startswith(self._fast_head):
-                    k = r.count(b"\n")
-                    if (
-                        len(self._texts) + k < self.max_reply_lines
-                        and r.count(self._fast_sep) == k - 1
-                        and r.isascii()
-                        and len(r.translate(None, _ASCII_TEXT)) == 2 * k
-                    ):
-                        parts = r[4:-2].decode("ascii").split(self._fast_sep_s)
-                        if max(map(len, parts)) <= self._fast_width:
+                head = self._fast_head
+                if (
+                    bulk
+                    and buf.startswith(head, pos)
+                    and buf.startswith(head, max(pos, buf.rfind(b"\n", pos, end - 1) + 1))
+                ):
+                    bulk = False
+                    r = buf[pos:end] if pos or end < len(buf) else buf
+                    # What is not text octets must be exactly one CRLF per line: no control
+                    # characters, no bare CR or LF; k is then the number of lines.
+                    others = r.translate(None, _ASCII_TEXT)
+                    k = len(others) >> 1
+                    if others == _CRLF * k and r.endswith(_CRLF):
+                        eol, sep = 2, self._fast_sep_s
+                    else:  # all bare LF (diagnosed below), or not clean
+                        k = len(others)
+                        eol, sep = 1, self._fast_sep_s[1:]
+                        if others != b"\n" * k:
+                            k = self.max_reply_lines
+                    if len(self._texts) + k < self.max_reply_lines:
+                        try:
+                            text = r[4:-eol].decode("ascii")
+                        except UnicodeDecodeError:
+                            text = ""
+                        parts = text.split(sep)
+                        # k parts <=> every inner line end is followed by "NNN-" of this reply.
+                        if len(parts) == k and max(map(len, parts)) <= self._fast_width:
+                            if eol == 1:
+                                n = len(self._texts) + 1
+                                self._issue("barelf", n, len(parts[0]) + 4, len(parts[0]) + 4,
+                                            "the line ends in a bare LF, not CRLF", k)
                             self._texts.extend(parts)
                             self._raw.append(r)
                             return
                 # (B) A run of clean continuation lines, then per-line code.
                 m = self._fast.match(buf, pos, end)
                 if m is not None:
-                    run = buf[pos : m.end()]
-                    pos = m.end()
+                    e = m.end()
                     parts = None
-                    if len(self._texts) + run.count(b"\n") < self.max_reply_lines:
+                    if len(self._texts) + buf.count(b"\n", pos, e) < self.max_reply_lines:
                         try:
-                            parts = run[4:-2].decode("utf-8").split(self._fast_sep_s)
+                            parts = buf[pos + 4 : e - 2].decode("utf-8").split(self._fast_sep_s)
                         except UnicodeDecodeError:
                             pass
                     if parts is not None:
                         self._texts.extend(parts)
-                        self._raw.append(run)
+                        self._raw.append(buf[pos:e])
                     else:  # invalid UTF-8 or the reply must be cut: line by line
-                        for line in run[:-1].split(b"\n"):
+                        for line in buf[pos : e - 1].split(b"\n"):
                             take(line, 0, out)
+                    pos = e
                     continue
             elif self._skipping:
                 m = _SKIP_RE.match(buf, pos, end)
@@ -359,22 +380,25 @@ class ReplyParser:
                 self._skipping = False
             return
         n = len(self._texts) + 1
+        bare_lf = False
         if eol is None:
             if line.endswith(b"\r"):
                 content, eol = line[:-1], b"\r\n"
             else:
-                content, eol = line, b"\n"
-                self._issue("barelf", n, len(line), len(line), "the line ends in a bare LF, not CRLF")
+                content, eol, bare_lf = line, b"\n", True
         else:
-            content = line
+            content, bare_lf = line, eol == b"\n"
+        cap = self.max_line_length
         size = len(content) + dropped
+        kept = min(size, cap)
+        if bare_lf:
+            self._issue("barelf", n, kept, kept, "the line ends in a bare LF, not CRLF")
         if size > MAX_REPLY_LINE - 2:
-            self._issue("long", n, MAX_REPLY_LINE - 2, len(content),
+            self._issue("long", n, min(MAX_REPLY_LINE - 2, kept), kept,
                         f"the line is {size + 2} octets, over the {MAX_REPLY_LINE}-octet limit "
                         f"for reply lines")
-        cap = self.max_line_length
-        if dropped or len(content) > cap:
-            self._issue("capped", n, min(cap, len(content)), min(cap, len(content)),
+        if size > cap:
+            self._issue("capped", n, cap, cap,
                         f"the line is {size} octets; only the first {cap} were kept, "
                         f"{size - cap} discarded")
             content = content[:cap]
@@ -459,12 +483,14 @@ class ReplyParser:
             self._fast_head = self._head + b"-"
             self._fast_width = width
 
-    def _issue(self, kind: str, line: int, start: int, end: int, message: str) -> None:
+    def _issue(self, kind: str, line: int, start: int, end: int, message: str,
+               count: int = 1) -> None:
         issue = self._issues.get(kind)
         if issue is None:
-            self._issues[kind] = _Issue(line, start, end, message)
+            issue = self._issues[kind] = _Issue(line, start, end, message)
+            issue.count = count
         else:
-            issue.count += 1
+            issue.count += count
 
     def _finish(self) -> Reply:
         lines = tuple(self._texts)

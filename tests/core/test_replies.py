@@ -275,7 +275,8 @@ def test_to_dict_is_json_ready() -> None:
 _wire = st.lists(
     st.one_of(
         st.sampled_from([b"250-", b"250 ", b"250", b"550 5.1.1 ", b"220-", b"354 ", b"25", b"\r\n",
-                         b"\n", b"\r", b"-", b" ", b"\x00", b"\xff", b"\xc3\xa9", b"199 ", b"600-"]),
+                         b"\n", b"\r", b"-", b" ", b"\x00", b"\xff", b"\xc3\xa9", b"199 ", b"600-",
+                         b"250-l\r\n" * 8, b"250-l\n" * 8, b"y" * 70]),
         st.binary(max_size=40),
     ),
     max_size=40,
@@ -291,7 +292,7 @@ def _cuts(data: bytes, points: list[int]) -> list[bytes]:
     return out
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(data=_wire, points=st.lists(st.integers(min_value=0, max_value=2000), max_size=12))
 def test_any_bytes_any_chunking_same_replies(data: bytes, points: list[int]) -> None:
     whole = feed_all(data, max_line_length=64, max_reply_lines=5)
@@ -327,3 +328,29 @@ def test_round_trip_of_well_formed_replies(texts: list[str], code: int) -> None:
     (r,) = feed_all(wire)
     assert r.code == code and r.lines == tuple(texts) and r.raw == wire
     assert all(d.severity is Severity.WARNING for d in r.diagnostics)
+
+
+@pytest.mark.parametrize("eol", [b"\r\n", b"\n"])
+def test_bulk_and_line_by_line_agree(eol: bytes) -> None:
+    data = b"".join(b"250-line %d\t%s" % (i, eol) for i in range(500)) + b"250 end" + eol
+    whole = feed_all(data)
+    p = ReplyParser()
+    bytewise = [r for i in range(len(data)) for r in p.feed(data[i : i + 1])]
+    chunked = []
+    p = ReplyParser()
+    for i in range(0, len(data), 1000):
+        chunked += p.feed(data[i : i + 1000])
+    assert whole == bytewise == chunked
+    assert len(whole[0].lines) == 501 and whole[0].lines[7] == "line 7\t"
+    if eol == b"\n":
+        (d,) = whole[0].diagnostics
+        assert d.message.startswith("line 1: the line ends in a bare LF") and "500 more" in d.message
+
+
+def test_exactly_max_reply_lines_is_not_cut() -> None:
+    n = 1000
+    data = b"".join(b"250-%d\r\n" % i for i in range(n - 1)) + b"250 end\r\n"
+    (r,) = feed_all(data, max_reply_lines=n)
+    assert len(r.lines) == n and r.diagnostics == ()
+    out = feed_all(b"250-x\r\n" + data, max_reply_lines=n)
+    assert "cut after 1000 lines" in messages(out[0]) and len(out) == 1
