@@ -198,7 +198,6 @@ class ReplyParser:
         "_dropped",
         "_fast",
         "_fast_head",
-        "_fast_sep",
         "_fast_sep_s",
         "_fast_width",
         "_head",
@@ -232,7 +231,6 @@ class ReplyParser:
         self._head: bytes | None = None  # the first line's three code octets
         self._issues: dict[str, _Issue] = {}
         self._fast: re.Pattern[bytes] | None = None
-        self._fast_sep = b""
         self._fast_sep_s = ""
         self._fast_head = b""
         self._fast_width = 0
@@ -478,8 +476,7 @@ class ReplyParser:
                 pat = re.compile(b"(?:" + pat.pattern + b")+")
                 _FAST_CACHE[key] = pat
             self._fast = pat
-            self._fast_sep = b"\r\n" + self._head + b"-"
-            self._fast_sep_s = self._fast_sep.decode("ascii")
+            self._fast_sep_s = "\r\n" + self._head.decode("ascii") + "-"
             self._fast_head = self._head + b"-"
             self._fast_width = width
 
