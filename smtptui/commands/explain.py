@@ -155,8 +155,9 @@ def render(e: Explanation, paint: _Painter | None = None) -> str:
     if e.rfc_text and e.reply is not None:
         parts.append(_row("RFC text", e.rfc_text, paint))
     parts.append(_row("digits", "\n".join(e.digits), paint))
-    if e.commands:
-        parts.append(_row("replies to", " ".join(e.commands), paint))
+    if e.commands or e.greeting:
+        when = ("the connection greeting" + (", " if e.commands else "")) if e.greeting else ""
+        parts.append(_row("replies to", when + " ".join(e.commands), paint))
     if e.notes:
         parts.append(_row("notes", e.notes, paint))
     if e.enhanced:

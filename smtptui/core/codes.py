@@ -27,6 +27,7 @@ __all__ = [
     "ENHANCED_SOURCES",
     "ENHANCED_SUBJECTS",
     "ENHANCED_USAGE",
+    "GREETING_CODES",
     "REPLY_CODES",
     "CodeInfo",
     "EnhancedInfo",
@@ -293,6 +294,11 @@ REPLY_CODES: Mapping[int, CodeInfo] = MappingProxyType({c.code: c for c in _CODE
 """Every reply code smtptui knows, by number."""
 
 
+GREETING_CODES: frozenset[int] = frozenset({220, 421, 554, 521})
+"""Codes a server may send as its connection greeting (RFC 821 §4.3: 220, 421;
+RFC 5321 §3.1/§4.3.2: 220, 554; RFC 7504: 521)."""
+
+
 def commands_for(code: int) -> tuple[str, ...]:
     """Verbs whose RFC 821 §4.3 or RFC 5321 §4.3.2 sequence lists ``code``."""
     return tuple(
@@ -479,6 +485,7 @@ class Explanation:
     commands: tuple[str, ...] = ()  # verbs whose reply sequences list this code
     reply: Reply | None = None  # the reply explained, when one was given
     enhanced_detail: str | None = None  # the enumerated detail name, None if unknown
+    greeting: bool = False      # may also be the server's connection greeting
 
     @property
     def style(self) -> str:
@@ -498,6 +505,7 @@ class Explanation:
             "known": self.known,
             "digits": list(self.digits),
             "commands": list(self.commands),
+            "greeting": self.greeting,
             "enhanced": self.enhanced,
             "enhanced_meaning": self.enhanced_meaning,
             "enhanced_class_meaning": self.enhanced_class_meaning,
@@ -594,4 +602,5 @@ def _explain_code(code: int, given: Reply | None) -> Explanation:
         known=known, diagnostics=tuple(diags),
         rfc_text=info.text if info else "", notes=info.notes if info else "",
         digits=digits, commands=commands_for(code), reply=given, enhanced_detail=enh_detail,
+        greeting=code in GREETING_CODES,
     )

@@ -132,3 +132,8 @@ def test_headless_imports() -> None:
     p = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True,
                        text=True, timeout=60)
     assert p.stderr == "[]"
+
+
+def test_greeting_code_says_so() -> None:
+    p = run("554 No SMTP service here")
+    assert p.returncode == 0 and "replies to the connection greeting, EHLO DATA" in p.stdout

@@ -221,3 +221,9 @@ def test_to_dict() -> None:
     d = explain("535 5.7.8 Authentication credentials invalid").to_dict()
     assert d["code"] == 535 and d["style"] == "error" and d["enhanced"] == "5.7.8"
     assert d["enhanced_meaning"] == "Authentication credentials invalid"
+
+
+def test_greeting_codes() -> None:
+    assert explain(220).greeting and explain(554).greeting and explain(521).greeting
+    assert explain(421).greeting and not explain(250).greeting
+    assert explain(221).commands == ("QUIT",)
