@@ -136,6 +136,33 @@ class Capabilities:
     def chunking(self) -> bool:
         return "CHUNKING" in self.keywords
 
+    @property
+    def etrn(self) -> bool:
+        return "ETRN" in self.keywords
+
+    @property
+    def expn(self) -> bool:
+        return "EXPN" in self.keywords
+
+    @property
+    def help(self) -> bool:
+        return "HELP" in self.keywords
+
+    @property
+    def verb(self) -> bool:
+        """sendmail's VERB (verbose delivery with 0xy progress replies)."""
+        return "VERB" in self.keywords
+
+    @property
+    def onex(self) -> bool:
+        """sendmail's ONEX (one transaction only)."""
+        return "ONEX" in self.keywords
+
+    @property
+    def xusr(self) -> bool:
+        """sendmail's XUSR (initial user submission)."""
+        return "XUSR" in self.keywords
+
     def to_list(self) -> list[dict[str, Any]]:
         return [item.to_dict() for item in self.items]
 

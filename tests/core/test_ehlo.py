@@ -55,6 +55,7 @@ def test_sendmail_891() -> None:
     for kw in ("expn", "VERB", "Onex", "XUSR", "HELP", "ETRN", "DSN", "8BITMIME"):
         assert kw in c
     assert c.eight_bit_mime and c.dsn and not c.starttls and not c.pipelining
+    assert c.etrn and c.expn and c.help and c.verb and c.onex and c.xusr
     assert c.auth_mechanisms == () and c.diagnostics == ()
     assert c.get("verb") is not None and c.get("VERB").description == describe("VERB")
     assert "0xy" in c.get("VERB").description
@@ -73,6 +74,7 @@ def test_postfix_like() -> None:
     assert c.pipelining and c.starttls and c.enhanced_status_codes and c.smtputf8
     assert c.chunking and c.dsn and c.eight_bit_mime
     assert "VRFY" in c and "ETRN" in c and "AUTH" not in c
+    assert c.etrn and not c.expn and not c.verb and not c.onex and not c.xusr and not c.help
     assert len(c) == 10 and c.diagnostics == ()
     rows = c.to_list()
     assert rows[1] == {"keyword": "SIZE", "params": ["52428800"],
