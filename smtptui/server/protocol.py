@@ -84,7 +84,7 @@ class TeachingSMTP(SMTP):
             tls_context=tls,
             timeout=app.timeout,
             auth_require_tls=not self.host.allow_plaintext_auth,
-            authenticator=self._authenticate,
+            authenticator=self._check_credentials,
             loop=app.loop,
         )
         self._smtp_methods = _Verbs(self._smtp_methods, self._unknown_verb)
@@ -273,17 +273,17 @@ class TeachingSMTP(SMTP):
         if self.session.authenticated:
             self.event(f"AUTH as {self.session.auth_data}")
 
-    def _authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str,
+    def _check_credentials(self, server: Any, session: Any, envelope: Any, mechanism: str,
                       auth_data: Any) -> AuthResult:
         if not isinstance(auth_data, LoginPassword):
-            return AuthResult(success=False)
+            return AuthResult(success=False, handled=False)
         user = auth_data.login.decode("utf-8", "replace")
         password = auth_data.password.decode("utf-8", "replace")
         ok = self.host.users.get(user)
         if ok is not None and secrets.compare_digest(ok.encode(), password.encode()):
             return AuthResult(success=True, auth_data=user)
         self.event(f"AUTH {mechanism} failed for {user!r}")
-        return AuthResult(success=False)
+        return AuthResult(success=False, handled=False)  # smtp_AUTH answers 535
 
     async def smtp_HELP(self, arg: str | None) -> None:
         if not self.implemented("HELP"):

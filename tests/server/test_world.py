@@ -1,0 +1,134 @@
+"""World files: what loads, and errors that name the file, the line and the key."""
+
+from __future__ import annotations
+
+import pytest
+
+from smtptui.server.app import world_as
+from smtptui.server.world import WorldError, default_world, load_world, locate_key
+
+from .conftest import world_file
+
+FULL = """\
+hostname = "USC-ISIF.ARPA"
+persona = "rfc821"
+banner = "Simple Mail Transfer Service Ready"
+max_recipients = 3
+size_limit = 5000
+logged_in = ["Smith"]
+relay_domains = ["*"]
+max_sessions = 7
+
+[mailboxes]
+Smith = "Fred Smith"
+"Jones@USC-ISIF.ARPA" = "Al Jones"
+
+[lists]
+staff = ["Smith", "Fred Fonebone <Fonebone@USC-ISIQ.ARPA>"]
+
+[forwards]
+fred = { to = "Jones@USC-ISI.ARPA", mode = "will-forward" }
+mo = { to = "<mo@LBL-UNIX.ARPA>", mode = "please-try" }
+
+[users]
+alice = "wonderland"
+
+[[queue]]
+host = "LBL-UNIX.ARPA"
+from = "Smith@USC-ISIF.ARPA"
+to = ["mo@LBL-UNIX.ARPA"]
+data = "Subject: queued\\r\\n\\r\\nhello\\r\\n"
+
+[hosts."USC-ISI.ARPA"]
+persona = "rfc5321"
+mailboxes = { Jones = "Al Jones" }
+"""
+
+
+def test_a_full_world_loads(tmp_path):
+    w = load_world(world_file(tmp_path, FULL))
+    h = w.host
+    assert (h.hostname, h.persona, h.max_recipients, h.size_limit) == (
+        "USC-ISIF.ARPA", "rfc821", 3, 5000)
+    assert w.max_sessions == 7
+    assert h.mailbox("smith") == "Smith" and h.mailbox("Jones", "usc-isif.arpa")
+    assert h.forward("fred").to == "Jones@USC-ISI.ARPA"
+    assert h.forward("mo").to == "mo@LBL-UNIX.ARPA" and h.forward("mo").mode == "please-try"
+    assert h.queue[0].recipients == ("mo@LBL-UNIX.ARPA",)
+    assert w.find_host("usc-isi.arpa").persona == "rfc5321"
+    assert w.find_host("nowhere.test") is None
+
+
+def test_a_lesson_world_table_is_accepted(tmp_path):
+    w = load_world(world_file(tmp_path, '[world]\nhostname = "a.test"\n[world.mailboxes]\nx = "X"\n'))
+    assert w.host.hostname == "a.test" and w.host.mailbox("x") == "x"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ('hostname = "a.test"\ncolour = "red"\n', ":2: colour: unknown key"),
+    ('hostname = "a.test"\nmax_recipients = "ten"\n',
+     ":2: max_recipients: expected an integer, got a string"),
+    ('hostname = "a.test"\nmax_recipients = true\n', ":2: max_recipients: expected an integer"),
+    ('hostname = "a.test"\npersona = "exim"\n', ":2: persona: unknown persona 'exim'"),
+    ('hostname = "a.test"\n\n[mailboxes]\nbob = 3\n', ":4: mailboxes.bob: expected a string"),
+    ('hostname = "a.test"\n[forwards]\nfred = { to = "x@y", mode = "later" }\n',
+     ":3: forwards.fred.mode: must be one of will-forward, please-try"),
+    ('hostname = "a.test"\n[hosts."b.test"]\nmailboxes = {}\nshoe = 1\n',
+     ":4: hosts.b.test.shoe: unknown key"),
+    ('hostname = "a.test"\n[hosts."b.test"]\nmax_sessions = 3\n',
+     ":3: hosts.b.test.max_sessions: unknown key (only at the top level)"),
+    (('hostname = "a.test"\n[[queue]]\nhost = "b.test"\nfrom = "a@a.test"\nto = "b@b.test"\n'
+     'data = "x"\n'), ":5: queue.[0].to: expected a list of strings"),
+    ('persona = "rfc821"\n', "hostname: missing"),
+    ('hostname = "a test"\n', ":1: hostname: 'a test' is not a host name"),
+    ('hostname = "a.test"\nbanner = "two\\nlines"\n', ":2: banner: must be one line"),
+    ('hostname = "a.test"\nlogged_in = ["x", 2]\n', ":2: logged_in.[1]: expected a string"),
+    ('hostname = "a.test"\nmax_recipients = 0\n', ":2: max_recipients: must be at least 1"),
+    ('hostname = "a.test"\nsize_limit = 1.5\n', ":2: size_limit: expected an integer, got a number"),
+])
+def test_errors_name_file_line_and_key(tmp_path, text, expected):
+    path = world_file(tmp_path, text)
+    with pytest.raises(WorldError) as info:
+        load_world(path)
+    message = str(info.value)
+    assert message.startswith(str(path)) and expected in message
+    assert "\n" not in message
+
+
+def test_bad_toml_and_missing_file_are_one_line_errors(tmp_path):
+    with pytest.raises(WorldError, match=r"invalid TOML"):
+        load_world(world_file(tmp_path, "hostname = \n"))
+    with pytest.raises(WorldError, match=r"nothere.toml: cannot read world file"):
+        load_world(tmp_path / "nothere.toml")
+
+
+def test_locate_key_finds_tables_dotted_and_inline_keys():
+    text = 'a = 1\n[t]\nx = 2\n[t.u]\ny.z = 3\n[[q]]\nk = 1\n[[q]]\nk = 2\nin = { p = 1,\n q = 2 }\n'
+    assert locate_key(text, ("a",)) == 1
+    assert locate_key(text, ("t", "x")) == 3
+    assert locate_key(text, ("t", "u", "y", "z")) == 5
+    assert locate_key(text, ("q", 1, "k")) == 9
+    assert locate_key(text, ("q", 1, "in", "p")) == 10
+    assert locate_key(text, ("nothing",)) == 1
+
+
+def test_nothing_in_a_world_is_evaluated(tmp_path):
+    # Braces and percent signs are kept literally: texts from a world are never templates.
+    w = load_world(world_file(tmp_path, 'hostname = "a.test"\nbanner = "{host} %s {__class__}"\n'))
+    assert w.host.banner == "{host} %s {__class__}"
+
+
+def test_world_as_plays_another_host(tmp_path):
+    w = load_world(world_file(tmp_path, FULL))
+    other = world_as(w, "usc-isi.arpa")
+    assert other.host.hostname == "USC-ISI.ARPA"
+    assert other.find_host("USC-ISIF.ARPA").persona == "rfc821"
+    with pytest.raises(ValueError, match="no host 'x.test'"):
+        world_as(w, "x.test")
+
+
+def test_default_world_and_persona_override():
+    w = default_world().with_persona("sendmail-8.9")
+    assert w.host.persona == "sendmail-8.9"
+    with pytest.raises(WorldError, match="unknown persona"):
+        default_world().with_persona("qmail")
