@@ -10,9 +10,9 @@ RFC 1869 (EHLO), RFC 5321 §4.1 and §4.3.2, and the extension RFCs named per en
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Mapping
 
 
 class Arg(str, enum.Enum):
