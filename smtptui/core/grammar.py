@@ -73,14 +73,17 @@ _W = Severity.WARNING
 
 # RFC 5322 atext; also exactly RFC 821's <c> (ASCII minus <special> and SP).
 _ATEXT = r"A-Za-z0-9!#$%&'*+/=?^_`{|}~\-"
-_NONASCII = "\u0080-\U0010ffff"  # RFC 6531 UTF8-non-ascii, accepted and then flagged
 
 _VERB = re.compile(r"[^\x00-\x20\x7f]+")
 _CR_LF = re.compile(r"[\r\n]")
 
-_DOTSTRING_5321 = re.compile(f"[{_ATEXT}{_NONASCII}]+(?:\\.[{_ATEXT}{_NONASCII}]+)*")
-_ATOM_5321 = re.compile(f"[{_ATEXT}{_NONASCII}]+")
-_QUOTED_5321 = re.compile(f'"(?:[\\x20\\x21\\x23-\\x5b\\x5d-\\x7e{_NONASCII}]|\\\\[\\x20-\\x7e])*"')
+# Classes that include every non-ASCII code point are written as negated ASCII sets:
+# the same sets, but `re` compiles them in microseconds instead of ~10 ms each, which
+# is start-up time of every headless command.
+_ATEXT_OR_NONASCII = r"[^\x00-\x20\"(),.:;<>@\[\\\]\x7f]"  # atext / UTF8-non-ascii
+_DOTSTRING_5321 = re.compile(f"{_ATEXT_OR_NONASCII}+(?:\\.{_ATEXT_OR_NONASCII}+)*")
+_ATOM_5321 = re.compile(f"{_ATEXT_OR_NONASCII}+")
+_QUOTED_5321 = re.compile(r'"(?:[^\x00-\x1f"\\\x7f]|\\[\x20-\x7e])*"')
 
 _C821 = f"(?:[{_ATEXT}]|\\\\[\\x00-\\x7f])"
 _STRING_821 = re.compile(f"{_C821}+")
@@ -101,7 +104,7 @@ _LDH_STR = re.compile(r"[A-Za-z0-9-]*[A-Za-z0-9]")
 _DCONTENT = re.compile(r"[\x21-\x5a\x5e-\x7e]*")
 
 _ESMTP_KEYWORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*")
-_ESMTP_VALUE = re.compile(f"[\\x21-\\x3c\\x3e-\\x7e{_NONASCII}]+")
+_ESMTP_VALUE = re.compile(r"[^\x00-\x20=\x7f]+")  # %d33-60 / %d62-126 / non-ASCII
 _XTEXT = re.compile(r"(?:[\x21-\x2a\x2c-\x3c\x3e-\x7e]|\+[0-9A-F]{2})*")
 # RFC 4954 writes hexchar = "+" HEXDIG HEXDIG, and ABNF letters match either case.
 _XTEXT_ANY_CASE = re.compile(r"(?:[\x21-\x2a\x2c-\x3c\x3e-\x7e]|\+[0-9A-Fa-f]{2})*")
