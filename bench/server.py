@@ -23,7 +23,6 @@ import tempfile
 import time
 from pathlib import Path
 
-
 # ----------------------------------------------------------------------------- children
 
 def _child(kind: str, maildir: str) -> None:
