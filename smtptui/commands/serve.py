@@ -50,11 +50,14 @@ def parse_listen(text: str) -> tuple[str, int]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from smtptui.server.app import world_as
     from smtptui.server.world import WorldError, default_world, load_world
 
     try:
         host, port = parse_listen(args.listen)
         world = load_world(args.world) if args.world else default_world()
+        if args.play:
+            world = world_as(world, args.play)
         if args.persona:
             world = world.with_persona(args.persona)
     except (ValueError, WorldError) as exc:
@@ -77,7 +80,7 @@ async def _serve(world, host: str, port: int, args: argparse.Namespace) -> int: 
 
     try:
         server, bound = await start_server(world, host, port, maildir=args.maildir,
-                                           play=args.play, on_event=_print_event)
+                                           on_event=_print_event)
     except (OSError, ValueError, TLSSetupError) as exc:
         print(f"smtptui serve: cannot listen on {host}:{port}: "
               f"{getattr(exc, 'strerror', None) or exc}", file=sys.stderr)

@@ -19,6 +19,7 @@ from smtptui.cli import main
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 SCRIPTS = sorted(SCENARIOS.glob("scenario-*.smtp"))
+REPLAYED = [*SCRIPTS, SCENARIOS / "turn.smtp"]  # TURN: the roles swap mid-session
 
 
 def test_every_session_of_scenarios_1_to_10_is_here():
@@ -38,7 +39,7 @@ def data_home(tmp_path, monkeypatch):
     return tmp_path / "data"
 
 
-@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("script", REPLAYED, ids=lambda p: p.stem)
 def test_scenario_with_the_embedded_server(script, data_home, capsys):
     code = main(["run", str(script), "--world", str(script.with_suffix(".toml")), "--json"])
     out = capsys.readouterr().out
@@ -68,7 +69,7 @@ def serve(tmp_path):
         proc.wait(10)
 
 
-@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("script", REPLAYED, ids=lambda p: p.stem)
 def test_scenario_against_smtptui_serve(script, serve, capsys):
     port = serve(script.with_suffix(".toml"))
     code = main(["run", str(script), f"127.0.0.1:{port}", "--json"])
