@@ -70,7 +70,7 @@ def test_a_bad_world_file_is_one_line_naming_file_line_and_key(tmp_path):
 @pytest.mark.parametrize("listen", ["nowhere", "127.0.0.1:99999", "127.0.0.1:x", "[::1]"])
 def test_a_bad_listen_address_is_a_usage_error(tmp_path, listen):
     proc = serve(tmp_path, "--listen", listen)
-    out, err = proc.communicate(timeout=10)
+    _out, err = proc.communicate(timeout=10)
     assert proc.returncode == 2 and "--listen" in err and "Traceback" not in err
 
 
@@ -80,7 +80,7 @@ def test_a_busy_port_is_one_clear_line(tmp_path):
         s.listen()
         port = s.getsockname()[1]
         proc = serve(tmp_path, "--listen", f"127.0.0.1:{port}")
-        out, err = proc.communicate(timeout=10)
+        _out, err = proc.communicate(timeout=10)
     assert proc.returncode == 1 and err.startswith(f"smtptui serve: cannot listen on 127.0.0.1:{port}")
     assert err.count("\n") == 1
 
@@ -97,7 +97,7 @@ def test_host_option_plays_another_host_of_the_world(tmp_path):
 
 def test_an_unknown_host_is_a_usage_error(tmp_path):
     proc = serve(tmp_path, "--host", "nowhere.test")
-    out, err = proc.communicate(timeout=10)
+    _out, err = proc.communicate(timeout=10)
     assert proc.returncode == 2 and "no host 'nowhere.test' in this world" in err
 
 
