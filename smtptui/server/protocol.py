@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Any
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword
 
 from smtptui.core.commands import COMMANDS, lookup
-from smtptui.core.data import DotStuffer
+from smtptui.core.data import DotStuffer, DotUnstuffer
 from smtptui.server import delivery
 from smtptui.server.delivery import Kind, Target
 from smtptui.server.paths import Path, parse_member, parse_path, split_path_and_params
 from smtptui.server.personas import ENHANCED, RFC821_VERBS
-from smtptui.server.storage import StreamUnstuffer, copy_range
+from smtptui.server.storage import copy_range
 
 if TYPE_CHECKING:
     from smtptui.server.app import ServerApp
@@ -577,7 +577,7 @@ class TeachingSMTP(SMTP):
         plan = self._plan(qid, now)
         files = [self.app.store.new_spool_file(qid) for _ in plan]
         await self.reply("data_start")
-        unstuffer = StreamUnstuffer()
+        unstuffer = DotUnstuffer()  # the core's streaming decoder
         limit = self.host.size_limit
         size = 0
         too_big = False
