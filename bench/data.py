@@ -163,7 +163,8 @@ def free_port() -> int:
 def make_message(path: Path, megabytes: int) -> int:
     """A plain-text message of ``megabytes`` MB with CRLF line ends (smtplib sends bytes
     as they are; a file of LF lines would be one long line to it): headers, then
-    78-octet lines, one in 50 starting with a dot (so stuffing has work to do)."""
+    77-78 octet lines, one in 50 starting with a dot (so stuffing has work to do); it
+    ends on a whole line, a little under ``megabytes`` MB."""
     target = megabytes * 1_000_000
     header = (b"From: bench@client.example\r\nTo: sink@server.example\r\n"
               b"Subject: 100 MB benchmark\r\n\r\n")
@@ -178,9 +179,12 @@ def make_message(path: Path, megabytes: int) -> int:
         f.write(header)
         written += len(header)
         while written < target:
-            piece = block[: max(target - written, 0)]
+            piece = block[: target - written]
             if len(piece) < len(block):  # end on a whole line
-                piece = piece[: piece.rfind(b"\r\n") + 2] or block[:78]
+                end = piece.rfind(b"\r\n")
+                if end < 0:
+                    break
+                piece = piece[: end + 2]
             f.write(piece)
             written += len(piece)
     return written
