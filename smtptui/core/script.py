@@ -34,7 +34,8 @@ recipient will read it: ``C: .hidden`` goes on the wire as ``..hidden``. A line
 holding only ``.`` cannot be written inline (it would end the data); put it in an
 included file. ``#!include PATH`` (between the ``354`` and the ``.``) inserts the
 bytes of a file at that point, streamed in chunks, never read whole; PATH is
-relative to the script's directory; bare LF line ends are sent as CRLF and a
+relative to the script's directory (``~`` expanded); bare LF line ends are sent as
+CRLF and a
 missing final line end is added. The reply after ``C: .`` is the reply to the data.
 If the server refuses DATA at run time, the data is not sent and its expectation
 is reported missed.
@@ -53,9 +54,11 @@ without a prefix is an error.
 
 Sessions. After the reply to ``QUIT``, a server line starts a new session (a new
 connection; its first line is the greeting), as the multi-step RFC scenarios
-are printed. ``#!session [NAME]`` starts a new session explicitly; NAME names the
-host of that session (used by the embedded teaching server, whose world has
-several hosts; against a TARGET every session connects to the TARGET).
+are printed. ``#!session [NAME]`` starts a new session explicitly. The host a
+session talks to (``Session.host_hint``) is NAME, else the first word of its
+expected greeting (``220 BBN-UNIX.ARPA ...``); the embedded teaching server, whose
+world has several hosts, uses it; against a TARGET every session connects to the
+TARGET and the name is informational.
 
 TURN (RFC 821 §4.1.1). After ``TURN`` and an expected ``250`` the roles swap: we
 become the receiver and first send our greeting, then the remote sends commands
