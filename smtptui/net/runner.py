@@ -57,6 +57,8 @@ CHUNK_SIZE = 256 * 1024
 """Octets read from an included file at a time (and the batch size of inline lines)."""
 MAX_REMOTE_LINE = 64 * 1024
 """After TURN: the longest command or data line accepted from the remote."""
+QUIT_GRACE = 1.0
+"""After TURN, seconds we wait for the remote to hang up after our 221 before closing."""
 KEEP_REMOTE_DATA_LINES = 1000
 """After TURN: data lines of the remote's message kept for comparison and display."""
 
@@ -454,7 +456,10 @@ class _Run:
             cmd = self.commands.get(step.answers)
             verb = cmd.verb if cmd else ""
             if verb == "QUIT" and step.code == 221:
-                raise _SessionGone  # the session is over; the remote closes
+                # RFC 821 §4.1.1: the receiver (us) closes after its 221; give the remote
+                # a moment to finish its side first, so neither end sees a reset.
+                await _wait_for_eof(client, QUIT_GRACE)
+                raise _SessionGone
 
     async def expect_command(self, step: ExpectCommand) -> None:
         client = self.client
@@ -503,6 +508,18 @@ def _writer(client: SMTPClient) -> asyncio.StreamWriter:
     if writer is None:
         raise ServerClosed("reply", "the connection is closed")
     return writer
+
+
+async def _wait_for_eof(client: SMTPClient, timeout: float) -> None:
+    reader: asyncio.StreamReader | None = getattr(client, "_reader", None)
+    if reader is None:
+        return
+    try:
+        async with asyncio.timeout(timeout):
+            while await reader.read(4096):
+                pass
+    except (TimeoutError, OSError):
+        pass
 
 
 async def _read_line(client: SMTPClient, step: str, timeout: float | None = None) -> str:
