@@ -11,13 +11,15 @@ and escape sequences are shown escaped). ``--json`` prints one object instead:
 Exit status: 0 when every expectation is met, 1 when any is missed or a connection
 fails (one line on stderr: ``host:port: step: reason``), 2 for a bad script or usage.
 
-TARGET is required for now; without it the script will run against the embedded
-teaching server configured by ``--world FILE`` (reserved for that: accepted, and
-refused with a usage error until the server lands). ``--starttls`` defaults to
-``no`` here, because the script says exactly what is sent: write ``C: STARTTLS`` in
-the script (the connection is upgraded after the 220); ``auto``/``yes`` upgrade
-after the script's first EHLO and repeat it. ``--helo`` is ignored (the script says
-what to send).
+Without TARGET the script runs against the embedded teaching server, started
+in-process on loopback with the world of ``--world FILE`` (default: its built-in
+world); each session goes to the world host it names (``#!session NAME`` or the
+greeting's host name). ``--world`` with a TARGET is a usage error.
+
+``--starttls`` defaults to ``no`` here, because the script says exactly what is sent:
+write ``C: STARTTLS`` in the script (the connection is upgraded after the 220);
+``auto``/``yes`` upgrade after the script's first EHLO and repeat it. ``--helo`` is
+ignored (the script says what to send).
 """
 
 from __future__ import annotations
@@ -35,7 +37,6 @@ if TYPE_CHECKING:
     from smtptui.core.script import Script, Session
     from smtptui.net.runner import Connector, RunResult, StepResult
 
-NO_TARGET = "run: a TARGET is required until the embedded server lands"
 PREVIEW_LINES = 20
 """Message data lines shown per DATA block (the rest is summarised)."""
 
