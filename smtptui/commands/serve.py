@@ -75,7 +75,7 @@ def _print_event(event) -> None:  # type: ignore[no-untyped-def]
 
 
 async def _serve(world, host: str, port: int, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
-    from smtptui.server.app import start_server
+    from smtptui.server.app import start_server, stop_server
     from smtptui.server.tls import TLSSetupError
 
     try:
@@ -95,14 +95,9 @@ async def _serve(world, host: str, port: int, args: argparse.Namespace) -> int: 
         except (NotImplementedError, RuntimeError):  # pragma: no cover - non-Unix
             pass
     await stop.wait()
-    server.close()
-    app = server.app  # type: ignore[attr-defined]
-    print(f"stopping ({app.sessions} open session(s) closed)", flush=True)
-    server.close_clients() if hasattr(server, "close_clients") else None
-    try:
-        await asyncio.wait_for(server.wait_closed(), 2)
-    except TimeoutError:
-        pass
+    print("stopping", flush=True)
+    closed = await stop_server(server)
+    print(f"stopped ({closed} open session(s) told 421 and closed)", flush=True)
     return 0
 
 
@@ -152,11 +147,8 @@ class EmbeddedConnector:
             ssl_context=ctx, timeouts=self.timeouts or Timeouts())
 
     async def aclose(self) -> None:
+        from smtptui.server.app import stop_server
+
         for server, _ in self._servers.values():
-            server.close()
-        for server, _ in self._servers.values():
-            try:
-                await asyncio.wait_for(server.wait_closed(), 2)
-            except TimeoutError:
-                pass
+            await stop_server(server)
         self._servers.clear()

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from smtptui.server.personas import Persona, get_persona
 from smtptui.server.storage import Store
@@ -62,6 +63,7 @@ class ServerApp:
         exts = world.host.extensions
         self.extensions: tuple[str, ...] = exts if exts is not None else self.persona.extensions
         self.sessions = 0
+        self.open: set[Any] = set()  # live TeachingSMTP connections, for a clean stop
         self.turn_delivered: set[int] = set()
         self._ids = itertools.count(1)
 
@@ -122,6 +124,25 @@ async def start_server(
     bound = server.sockets[0].getsockname()[1]
     server.app = app  # type: ignore[attr-defined]  # for tests and UIs: sessions, store
     return server, bound
+
+
+async def stop_server(server: asyncio.Server, grace: float = 2.0) -> int:
+    """Stop listening, tell every open session ``421 <host> Service not available,
+    closing transmission channel`` (RFC 821 §4.2: any command may get it when the
+    service must shut down) and close it. Returns how many sessions were open."""
+    server.close()
+    app: ServerApp | None = getattr(server, "app", None)
+    count = 0
+    if app is not None:
+        for proto in list(app.open):
+            count += 1
+            proto.shutdown()
+    try:
+        await asyncio.wait_for(server.wait_closed(), grace)
+    except TimeoutError:
+        pass
+    await asyncio.sleep(0)  # let connection_lost callbacks run
+    return count
 
 
 def world_as(world: World, name: str) -> World:

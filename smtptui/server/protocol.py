@@ -99,6 +99,7 @@ class TeachingSMTP(SMTP):
         if first:
             self.counted = True
             self.app.sessions += 1
+            self.app.open.add(self)
             self.__ident__ = self._banner()
         super().connection_made(transport)
         if first:
@@ -111,6 +112,7 @@ class TeachingSMTP(SMTP):
         if self.counted:
             self.counted = False
             self.app.sessions -= 1
+            self.app.open.discard(self)
             self.event("disconnected")
         super().connection_lost(error)
 
@@ -122,6 +124,14 @@ class TeachingSMTP(SMTP):
             self.transport.close()
             return
         await super()._handle_client()
+
+    def shutdown(self) -> None:
+        """The server is stopping: say 421 and close (used by app.stop_server)."""
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(f"421 {self.host.hostname} Service not available, "
+                                 "closing transmission channel\r\n".encode())
+            self.event("server stopping: 421 sent")
+            self.transport.close()
 
     @property
     def peer_ip(self) -> str:

@@ -58,6 +58,26 @@ def test_first_line_events_and_a_clean_stop(tmp_path, sig):
     assert "RCPT TO:<alice@smtptui.test> -> 250" in out and "disconnected" in out
 
 
+def test_stopping_tells_open_sessions_421(tmp_path):
+    proc = serve(tmp_path, "--listen", "127.0.0.1:0", "--maildir", str(tmp_path / "m"))
+    port = port_of(proc)
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        f = s.makefile("rwb")
+        assert f.readline().startswith(b"220 ")
+        f.write(b"HELO me.test\r\nMAIL FROM:<a@me.test>\r\nRCPT TO:<alice@smtptui.test>\r\n"
+                b"DATA\r\nhalf a message\r\n")
+        f.flush()
+        assert [f.readline()[:3] for _ in range(4)] == [b"250", b"250", b"250", b"354"]
+        proc.send_signal(signal.SIGTERM)
+        assert f.readline() == (b"421 smtptui.test Service not available, closing "
+                                b"transmission channel\r\n")
+        assert f.readline() == b""
+    out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0 and err == ""
+    assert "stopped (1 open session(s) told 421 and closed)" in out
+    assert not list((tmp_path / "m" / ".spool").iterdir())  # the partial message is gone
+
+
 def test_a_bad_world_file_is_one_line_naming_file_line_and_key(tmp_path):
     world = tmp_path / "bad.toml"
     world.write_text('hostname = "a.test"\n\n[mailboxes]\nbob = 42\n')
