@@ -598,8 +598,11 @@ class TeachingSMTP(SMTP):
                 while not unstuffer.done:
                     chunk = await self._reader.read(CHUNK)
                     self._reset_timeout()
-                    if not chunk:
-                        raise ConnectionResetError("connection closed during DATA")
+                    if not chunk:  # EOF without the end marker: nothing is stored
+                        self.event("connection closed during DATA; message discarded")
+                        assert self.transport is not None
+                        self.transport.close()
+                        return
                     data = unstuffer.feed(chunk)
                     size += len(data)
                     if size > limit:
@@ -614,9 +617,9 @@ class TeachingSMTP(SMTP):
                 await self.reply("size_exceeded")
                 return
             where = self._store(plan, files, qid)
+        except ConnectionError:
+            raise
         except OSError as exc:
-            if isinstance(exc, ConnectionResetError):
-                raise
             self.event(f"could not store {qid}: {exc}")
             self._set_post_data_state()
             await self.reply("unstored")

@@ -78,6 +78,27 @@ def test_stopping_tells_open_sessions_421(tmp_path):
     assert not list((tmp_path / "m" / ".spool").iterdir())  # the partial message is gone
 
 
+def test_clients_that_vanish_leave_no_trace_and_no_traceback(tmp_path):
+    proc = serve(tmp_path, "--listen", "127.0.0.1:0", "--maildir", str(tmp_path / "m"))
+    port = port_of(proc)
+    for cut in (b"DATA\r\nhalf", b"", b"MAIL FROM:<a@me.test>\r\nRCPT"):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            f = s.makefile("rwb")
+            f.readline()
+            f.write(b"HELO me.test\r\nMAIL FROM:<a@me.test>\r\nRCPT TO:<alice@smtptui.test>\r\n"
+                    + cut)
+            f.flush()
+            s.shutdown(socket.SHUT_WR)
+            while f.readline():
+                pass
+    assert chat(port, "NOOP")[1].startswith("250")  # still serving
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0 and err == ""
+    assert out.count("disconnected") == 4
+    assert not list((tmp_path / "m").rglob("new/*"))
+
+
 def test_a_bad_world_file_is_one_line_naming_file_line_and_key(tmp_path):
     world = tmp_path / "bad.toml"
     world.write_text('hostname = "a.test"\n\n[mailboxes]\nbob = 42\n')
