@@ -132,6 +132,13 @@ class EmbeddedConnector:
         from smtptui.server.app import data_dir, start_server, world_as
         from smtptui.server.tls import cert_paths
 
+        named = getattr(session, "name", None)
+        if named and self.world.find_host(named) is None:
+            from smtptui.net.errors import ConnectError
+
+            hosts = [self.world.host.hostname, *(h.hostname for h in self.world.hosts.values())]
+            raise ConnectError("connect", f"#!session {named}: no such host in the world "
+                                          f"{self.world.source} (hosts: {', '.join(hosts)})")
         name = self._host_for(session)
         key = name.lower()
         if key not in self._servers:

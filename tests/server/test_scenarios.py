@@ -90,3 +90,14 @@ def test_multi_host_world_plays_the_host_each_session_names(tmp_path, data_home,
     assert code == 0 and result["ok"]
     jones = data_home / "smtptui" / "maildir" / "usc-isi.arpa" / "Jones" / "new"
     assert len(list(jones.iterdir())) == 1
+
+
+def test_a_session_naming_a_host_outside_the_world_fails_clearly(tmp_path, data_home, capsys):
+    script = tmp_path / "s.smtp"
+    script.write_text("#!session NOWHERE.ARPA\nS: 220 x\nC: QUIT\nS: 221 bye\n")
+    world = SCENARIOS / "scenario-01.toml"
+    code = main(["run", str(script), "--world", str(world)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "#!session NOWHERE.ARPA: no such host in the world" in err
+    assert "Traceback" not in err
