@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import unicodedata
 from collections.abc import Iterable, Iterator
-from typing import TextIO
 
+from smtptui.commands._style import use_colour
 from smtptui.core.diagnostics import Diagnostic
 from smtptui.core.ehlo import Capabilities, parse_ehlo
 from smtptui.core.grammar import Dialect, check
@@ -77,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     out = sys.stdout
     if hasattr(out, "reconfigure"):
         out.reconfigure(errors="backslashreplace")
-    colour = _use_colour(out)
+    colour = use_colour(out)
     from_stdin = args.line == ["-"]
     lines: Iterable[str] = _stdin_lines() if from_stdin else [" ".join(args.line)]
     failed = False
@@ -98,15 +97,6 @@ def run(args: argparse.Namespace) -> int:
                              number=number if from_stdin else None))
     out.flush()
     return 1 if failed else 0
-
-
-def _use_colour(stream: TextIO) -> bool:
-    """ANSI colour only on a terminal; never when NO_COLOR is set (no-color.org) or
-    TERM=dumb, like the other headless commands."""
-    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
-        return False
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty())
 
 
 def _stdin_lines() -> Iterator[str]:

@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
-from typing import TextIO
 
+from smtptui.commands._style import use_colour
 from smtptui.core.codes import EnhancedInfo, Explanation, explain, explain_enhanced
 from smtptui.core.diagnostics import Diagnostic
 from smtptui.core.replies import parse_replies
@@ -46,14 +45,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object per reply instead of text")
-
-
-def use_colour(stream: TextIO) -> bool:
-    """ANSI colour only on a terminal, and never when NO_COLOR is set (no-color.org)."""
-    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
-        return False
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty())
 
 
 class _Painter:

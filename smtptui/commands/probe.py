@@ -19,10 +19,11 @@ written raw to the terminal: control characters and escape sequences are shown e
 from __future__ import annotations
 
 import argparse
-import os
 import socket
 import sys
-from typing import TYPE_CHECKING, ClassVar, TextIO
+from typing import TYPE_CHECKING, TextIO
+
+from smtptui.commands._style import Style
 
 if TYPE_CHECKING:
     from smtptui.net.probe import ProbeOptions, ProbeResult
@@ -211,49 +212,6 @@ def escape(text: str, limit: int = 400) -> str:
     from smtptui.net.errors import printable
 
     return printable(text, limit)
-
-
-class Style:
-    """ANSI colours on a terminal; nothing when NO_COLOR is set, TERM=dumb or not a TTY."""
-
-    _CODES: ClassVar[dict[str, str]] = {"ok": "32", "fail": "1;31", "warn": "33", "head": "1", "kw": "36",
-              "dim": "2", "label": "34"}
-
-    def __init__(self, colour: bool) -> None:
-        self.colour = colour
-
-    @classmethod
-    def for_stream(cls, stream: TextIO) -> Style:
-        if os.environ.get("NO_COLOR", "") != "" or os.environ.get("TERM") == "dumb":
-            return cls(False)
-        try:
-            return cls(stream.isatty())
-        except (AttributeError, ValueError):
-            return cls(False)
-
-    def _wrap(self, kind: str, text: str) -> str:
-        return f"\x1b[{self._CODES[kind]}m{text}\x1b[0m" if self.colour and text else text
-
-    def ok(self, text: str) -> str:
-        return self._wrap("ok", text)
-
-    def fail(self, text: str) -> str:
-        return self._wrap("fail", text)
-
-    def warn(self, text: str) -> str:
-        return self._wrap("warn", text)
-
-    def head(self, text: str) -> str:
-        return self._wrap("head", text)
-
-    def kw(self, text: str) -> str:
-        return self._wrap("kw", text)
-
-    def dim(self, text: str) -> str:
-        return self._wrap("dim", text)
-
-    def label(self, text: str) -> str:
-        return self._wrap("label", text)
 
 
 def _ms(value: float | None) -> str:

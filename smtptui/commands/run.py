@@ -31,7 +31,8 @@ import os
 import sys
 from typing import TYPE_CHECKING, TextIO
 
-from smtptui.commands.probe import Style, add_connection_arguments
+from smtptui.commands._style import Style
+from smtptui.commands.probe import add_connection_arguments
 
 if TYPE_CHECKING:
     from smtptui.core.script import Script, Session

@@ -418,7 +418,7 @@ async def test_multi_session_script_reconnects(smtpd):
 
 
 def test_no_color_and_colour(monkeypatch):
-    from smtptui.commands.probe import Style
+    from smtptui.commands._style import Style
     from smtptui.commands.run import _Printer
     from smtptui.net.runner import StepResult
 
