@@ -100,9 +100,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _stdin_lines() -> Iterator[str]:
-    """Lines of standard input as text; bytes that are not UTF-8 become U+FFFD."""
+    """Lines of standard input as text.
+
+    Bytes that are not UTF-8 become lone surrogates (``surrogateescape``, as Python
+    decodes argv), so the checker can point at the exact octet and call it an error.
+    """
     for raw in sys.stdin.buffer:
-        yield raw.decode("utf-8", "replace")
+        yield raw.decode("utf-8", "surrogateescape")
 
 
 def _strip_eol(line: str) -> str:
@@ -122,6 +126,8 @@ def _display(ch: str) -> str:
         return "\\r"
     if ch == "\n":
         return "\\n"
+    if 0xDC80 <= o <= 0xDCFF:  # an octet that was not UTF-8 (surrogateescape)
+        return f"\\x{o - 0xDC00:02x}"
     if o <= 0xFF:
         return f"\\x{o:02x}"
     if o <= 0xFFFF:

@@ -7,9 +7,10 @@
     smtptui explain - < transcript-of-server-replies.txt
 
 Prints the class, the meaning and RFC of the code, its digit-by-digit reading and the
-enhanced code's class / subject / detail. Exit 0 for a known code or one that can be read
-by its first digit, 1 when the input is not a reply code; argparse exits 2 on usage
-errors.
+enhanced code's class / subject / detail. Exit 0 when every code is one the RFCs
+define; 1 when the input is not a reply code, or is a code no RFC defines (its reading
+by the first digit, RFC 5321 §4.2.1, is still printed, and stderr says why); argparse
+exits 2 on usage errors.
 
 Headless: imports only the sans-I/O core (no textual, prompt_toolkit or rich).
 """
@@ -22,9 +23,15 @@ import re
 import sys
 
 from smtptui.commands._style import use_colour
-from smtptui.core.codes import EnhancedInfo, Explanation, explain, explain_enhanced
+from smtptui.core.codes import (
+    ENHANCED_SUBJECTS,
+    EnhancedInfo,
+    Explanation,
+    explain,
+    explain_enhanced,
+)
 from smtptui.core.diagnostics import Diagnostic
-from smtptui.core.replies import parse_replies
+from smtptui.core.replies import Reply, parse_replies
 
 _STYLE = {"success": "\x1b[1;32m", "info": "\x1b[1;36m", "warning": "\x1b[1;33m",
           "error": "\x1b[1;31m"}
@@ -57,7 +64,9 @@ class _Painter:
 
 def _input_text(words: list[str]) -> str:
     if words == ["-"]:
-        return sys.stdin.read()
+        # Server bytes as they came: octets that are not UTF-8 survive the round trip
+        # (surrogateescape) so the reply parser can diagnose them.
+        return sys.stdin.buffer.read().decode("utf-8", "surrogateescape")
     text = " ".join(words)
     if "\n" not in text and "\\n" in text:
         text = text.replace("\\r\\n", "\n").replace("\\n", "\n")
@@ -66,37 +75,63 @@ def _input_text(words: list[str]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     out = sys.stdout
+    if hasattr(out, "reconfigure"):
+        out.reconfigure(errors="backslashreplace")
     paint = _Painter(use_colour(out))
     text = _input_text(args.reply).strip("\r\n")
     stripped = text.strip()
     if not stripped:
         print("explain: no reply code or reply line given", file=sys.stderr)
         return 1
-    try:
-        if _ENHANCED_ONLY.match(stripped):
-            info = explain_enhanced(stripped)
-            if args.json:
-                out.write(json.dumps(_enhanced_dict(info), ensure_ascii=False) + "\n")
-            else:
-                out.write(_render_enhanced_only(info, paint))
-            return 0
-        if "\n" in stripped:
-            # Several lines: one or more replies (e.g. pasted from a session).
-            wire = b"".join(line.rstrip("\r").encode("utf-8", "surrogateescape") + b"\r\n"
-                            for line in stripped.split("\n") if line.strip())
-            explanations = [explain(r) for r in parse_replies(wire)]
-        else:
-            explanations = [explain(stripped)]
-    except ValueError as exc:
-        print(f"explain: {exc}", file=sys.stderr)
-        return 1
-    for i, e in enumerate(explanations):
+    if _ENHANCED_ONLY.match(stripped):
+        return _run_enhanced(stripped, args.json, paint)
+    if "\n" in stripped:
+        # Several lines: one or more replies (e.g. pasted from a session).
+        wire = b"".join(line.rstrip("\r").encode("utf-8", "surrogateescape") + b"\r\n"
+                        for line in stripped.split("\n") if line.strip())
+        replies: list[Reply | str] = list(parse_replies(wire))
+    else:
+        replies = [stripped]
+    status = 0
+    shown = 0
+    for number, reply in enumerate(replies, 1):
+        where = f"reply {number}: " if len(replies) > 1 else ""
+        try:
+            e = explain(reply)
+        except ValueError as exc:
+            print(f"explain: {where}{exc}", file=sys.stderr)
+            status = 1
+            continue
         if args.json:
             out.write(json.dumps(e.to_dict(), ensure_ascii=False) + "\n")
         else:
-            if i:
+            if shown:
                 out.write("\n")
             out.write(render(e, paint))
+        shown += 1
+        if not e.known:
+            print(f"explain: {where}{e.code} is not a reply code RFC 821, RFC 5321 or the "
+                  f"SMTP extensions define; read by its first digit it is "
+                  f"{e.reply_class.label} (RFC 5321 §4.2.1)", file=sys.stderr)
+            status = 1
+    return status
+
+
+def _run_enhanced(code: str, as_json: bool, paint: _Painter) -> int:
+    try:
+        info = explain_enhanced(code)
+    except ValueError as exc:
+        print(f"explain: {exc}", file=sys.stderr)
+        return 1
+    if as_json:
+        sys.stdout.write(json.dumps(_enhanced_dict(info), ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(_render_enhanced_only(info, paint))
+    subject = int(info.code.split(".")[1])
+    if subject not in ENHANCED_SUBJECTS:
+        print(f"explain: {info.code}: subject {subject} is not defined by RFC 3463 (subjects "
+              f"{min(ENHANCED_SUBJECTS)}-{max(ENHANCED_SUBJECTS)})", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -76,6 +76,9 @@ _ATEXT = r"A-Za-z0-9!#$%&'*+/=?^_`{|}~\-"
 
 _VERB = re.compile(r"[^\x00-\x20\x7f]+")
 _CR_LF = re.compile(r"[\r\n]")
+# Lone surrogates: what bytes that are not UTF-8 become when decoded with
+# "surrogateescape" (how Python reads argv, and how ``smtptui check -`` reads stdin).
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 # Classes that include every non-ASCII code point are written as negated ASCII sets:
 # the same sets, but `re` compiles them in microseconds instead of ~10 ms each, which
@@ -265,6 +268,11 @@ def _check(ctx: _Ctx, caps: Capabilities | None) -> None:
         ctx.err(k, k + 1, f"bare {what} inside a command line; a command ends with CRLF",
                 ctx.rule("RFC 821 §4.1.2 <CRLF>", "RFC 5321 §2.3.8"))
         return
+    if not line.isascii():
+        bad = _SURROGATE.search(line)
+        if bad is not None:
+            _not_utf8(ctx, bad.start())
+            return
     if line[0] == " ":
         k = len(line) - len(line.lstrip(" "))
         ctx.err(0, k, "the line starts with a space; the command verb must come first",
@@ -304,6 +312,17 @@ def _check(ctx: _Ctx, caps: Capabilities | None) -> None:
     _line_length(ctx, counted)
     if ctx.utf8 is not None and not ctx.smtputf8:
         _report_non_ascii(ctx)
+
+
+def _not_utf8(ctx: _Ctx, k: int) -> None:
+    """A line that cannot be sent as UTF-8 is wrong in every dialect (RFC 6531 §3.3)."""
+    o = ord(ctx.line[k])
+    if 0xDC80 <= o <= 0xDCFF:
+        msg = (f"octet 0x{o - 0xDC00:02X} is not valid UTF-8: the line is in another "
+               "encoding (Latin-1?); SMTP text is ASCII, or UTF-8 with SMTPUTF8")
+    else:
+        msg = f"lone surrogate U+{o:04X} cannot be encoded as UTF-8"
+    ctx.err(k, k + 1, msg, "RFC 6531 §3.3; RFC 3629 §3")
 
 
 def _report_non_ascii(ctx: _Ctx) -> None:

@@ -131,10 +131,38 @@ def test_stdin_all_valid_exits_0() -> None:
     assert result.stdout.decode().splitlines() == ["1: ok  HELO ABC.ARPA", "2: ok  QUIT"]
 
 
-def test_stdin_bytes_that_are_not_utf8_do_not_crash() -> None:
-    result = smtptui("-", stdin=b"VRFY j\xfcrgen\n")
-    assert result.returncode == 0                # U+FFFD: a non-ASCII warning, no error
-    assert "warning: non-ASCII" in result.stdout.decode()
+def test_stdin_bytes_that_are_not_utf8_are_an_error_at_that_octet() -> None:
+    result = smtptui("-", stdin=b"VRFY j\xfcrgen\nQUIT\n")
+    assert result.returncode == 1, result.stderr
+    lines = result.stdout.decode().splitlines()
+    assert lines[0] == "1: VRFY j\\xfcrgen"     # the octet is echoed as it was sent
+    assert lines[1] == "         ^~~~"
+    assert lines[2].startswith("   error: octet 0xFC is not valid UTF-8")
+    assert lines[3] == "2: ok  QUIT"           # the next line is still checked
+
+
+def test_argv_bytes_that_are_not_utf8_are_an_error() -> None:
+    proc = subprocess.run([sys.executable, "-m", "smtptui", "check", "--json",
+                           b"RCPT TO:<\xe9@example.org>"], capture_output=True, check=False,
+                          env={**os.environ, "NO_COLOR": "1"}, timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    (record,) = [json.loads(line) for line in proc.stdout.decode().splitlines()]
+    assert record["valid"] is False
+    (diag,) = record["diagnostics"]
+    assert (diag["column"], diag["end"], diag["severity"]) == (9, 10, "error")
+    assert diag["message"].startswith("octet 0xE9 is not valid UTF-8")
+
+
+def test_hostile_stdin_never_gives_a_traceback() -> None:
+    junk = (b"\x00\x00\n" + b"MAIL FROM:<a@b.c> " + b"x" * 1_000_000 + b"\n"
+            + bytes(b for b in range(256) if b != 10) + b"\n" + b"\xff\xfe\xfd\r\n" + b"NOOP " + b"\x00" * 5000)
+    result = smtptui("-", stdin=junk)
+    assert result.returncode == 1
+    assert result.stderr == b""
+    result = smtptui("--json", "-", stdin=junk)
+    assert result.returncode == 1 and result.stderr == b""
+    records = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    assert len(records) == 5 and records[1]["line"].startswith("MAIL FROM:<a@b.c> xxx")
 
 
 def test_non_printable_characters_are_echoed_escaped() -> None:

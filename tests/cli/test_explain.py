@@ -55,10 +55,41 @@ def test_multiline_reply(text: str) -> None:
     assert p.stdout.splitlines()[:2] == ["250-mail.example.org", "250 SIZE 1000"]
 
 
-def test_unknown_code_read_by_first_digit() -> None:
+def test_unknown_code_is_read_by_first_digit_but_exits_1() -> None:
     p = run("433")
-    assert p.returncode == 0
+    assert p.returncode == 1
     assert "4yz transient negative completion" in p.stdout and "Unknown code" in p.stdout
+    assert p.stderr == ("explain: 433 is not a reply code RFC 821, RFC 5321 or the SMTP "
+                        "extensions define; read by its first digit it is transient negative "
+                        "completion (RFC 5321 §4.2.1)\n")
+
+
+@pytest.mark.parametrize(("code", "words"), [
+    ("555", "MAIL/RCPT parameter"), ("521", "never accepts mail"),
+    ("556", "accepts no mail"), ("252", "VRFY"), ("455", ""), ("354", "")])
+def test_codes_of_later_rfcs_are_known(code: str, words: str) -> None:
+    p = run(code)
+    assert p.returncode == 0 and p.stderr == ""
+    assert p.stdout.startswith(code) and words in p.stdout
+
+
+def test_enhanced_code_with_an_undefined_subject_exits_1() -> None:
+    p = run("5.9.1")
+    assert p.returncode == 1
+    assert p.stderr == "explain: 5.9.1: subject 9 is not defined by RFC 3463 (subjects 0-7)\n"
+
+
+def test_stdin_explains_every_reply_and_names_the_bad_one() -> None:
+    p = subprocess.run(
+        [sys.executable, "-m", "smtptui", "explain", "-"], check=False, capture_output=True,
+        input=b"220 mx ESMTP\r\n\xff\xfe\r\n550 5.1.1 no\r\n250 caf\xe9\r\n", timeout=60,
+        env={**os.environ, "NO_COLOR": "1"})
+    assert p.returncode == 1
+    heads = [line for line in p.stdout.decode().splitlines() if line[:1].isdigit()]
+    assert heads == ["220 mx ESMTP", "550 5.1.1 no", "250 caf\ufffd"]
+    assert "warning: line 1: the text is not valid UTF-8" in p.stdout.decode()
+    assert p.stderr.decode().startswith("explain: reply 2: ")
+    assert "is not a reply code" in p.stderr.decode()
 
 
 def test_enhanced_code_alone() -> None:

@@ -758,3 +758,34 @@ def test_check_never_raises_and_spans_are_in_range(line: str, dialect: str,
         assert 0 <= d.start <= d.end <= n, (d, n)
         assert d.message and d.rule
     assert [d.start for d in diags] == sorted(d.start for d in diags)
+
+
+# ---------------------------------------------------------------------------------------
+# Text that is not UTF-8 (argv and stdin are decoded with surrogateescape)
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dialect", ["rfc821", "rfc5321"])
+@pytest.mark.parametrize(("raw", "column", "octet"), [
+    (b"VRFY j\xfcrgen", 6, "0xFC"),
+    (b"RCPT TO:<\xe9@example.org> NOTIFY=NEVER", 9, "0xE9"),
+    (b"\xff\xfeHELO x", 0, "0xFF"),
+    (b"MAIL FROM:<j\xc3\xbcrgen@example.org> SMTPUTF8 X=\xc3", 42, "0xC3"),
+])
+def test_octets_that_are_not_utf8_are_an_error_in_every_dialect(
+        raw: bytes, column: int, octet: str, dialect: str) -> None:
+    line = raw.decode("utf-8", "surrogateescape")
+    (d,) = check(line, dialect)  # type: ignore[arg-type]
+    assert d.is_error and (d.start, d.end) == (column, column + 1)
+    assert d.message.startswith(f"octet {octet} is not valid UTF-8")
+    assert "RFC 6531" in d.rule
+
+
+def test_a_lone_surrogate_is_an_error() -> None:
+    (d,) = check("NOOP \ud800")
+    assert d.is_error and d.start == 5 and "U+D800" in d.message
+
+
+def test_valid_utf8_with_smtputf8_is_still_fine() -> None:
+    line = b"MAIL FROM:<j\xc3\xbcrgen@example.org> SMTPUTF8".decode("utf-8", "surrogateescape")
+    assert check(line) == []
