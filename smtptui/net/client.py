@@ -225,6 +225,9 @@ class SMTPClient:
         self._eof = False
         self._hello_line: str | None = None       # replayed by the insecure STARTTLS fallback
         self._last_verb = "command"
+        self._line_queue: deque[bytes] = deque()  # see _hand_over_to_lines
+        self._line_head = b""
+        self._line_capped = False
 
     # -- connecting -------------------------------------------------------------------------
 
@@ -388,6 +391,8 @@ class SMTPClient:
             raise ValueError("a command line cannot contain CR or LF")
         data = line.encode("utf-8", "surrogateescape") + b"\r\n"
         in_data = self.tracker.sending_data
+        if self.tracker.state is State.AUTH and line.strip() != "*":
+            secret = True  # after a 334 every line is a SASL response (RFC 4954 §4)
         verb = line.split(" ", 1)[0].upper()
         if in_data:
             step = "message data"
@@ -398,7 +403,7 @@ class SMTPClient:
             self._last_verb = step
             if step in ("EHLO", "HELO", "LHLO"):
                 self._hello_line = line
-        self._write(data, line, secret=secret)
+        self._write(data, line, secret=secret, step=step)
         self.tracker.command_sent(line)  # in DATA, "." is the end of data for the tracker
         if not in_data or line == ".":
             self._awaiting.append(time.monotonic())
@@ -413,6 +418,109 @@ class SMTPClient:
         if in_data:
             return await self.read_reply(step or "end of data", self.timeouts.data)
         return await self.read_reply(step or self._last_verb)
+
+    # -- raw lines (after TURN the roles swap: the remote sends commands, we reply) ---------
+
+    async def read_line(self, step: str, timeout: float | None = None, *,
+                        max_length: int = READ_SIZE) -> str:
+        """The next line from the remote (without its CRLF), read raw -- not as a reply --
+        within ``timeout`` (default: the reply deadline) for the whole line, so a remote
+        that drips one byte a second still times out. A line longer than ``max_length``
+        octets (at most READ_SIZE) is a ProtocolViolation. Recorded in the transcript.
+
+        For the receiver's side after TURN (RFC 821 §4.1.1), where the client's reply
+        parser has nothing to read; never while a reply is still pending.
+        """
+        if self._replies or self._parser.has_partial:
+            self._hand_over_to_lines()
+        max_length = min(max_length, READ_SIZE)
+        if self._line_queue:
+            raw = self._line_queue.popleft()  # already in the transcript (as a reply)
+            if len(raw) > max_length:
+                self._line_too_long(step, max_length)
+            return raw.decode("utf-8", "replace").removesuffix("\n").removesuffix("\r")
+        if self._line_capped or len(self._line_head) > max_length:
+            self._line_too_long(step, max_length)
+        if timeout is None:
+            timeout = self.timeouts.reply
+        reader = self._reader
+        if self._eof or reader is None:
+            raise ServerClosed(step, "the connection is closed")
+        try:
+            async with asyncio.timeout(timeout):
+                raw = await reader.readuntil(b"\n")
+        except TimeoutError:
+            reason = f"timed out after {_format_seconds(timeout)} s waiting for the remote"
+            self._note(f"{step}: {reason}")
+            raise StepTimeout(step, reason) from None
+        except asyncio.IncompleteReadError as exc:
+            self._eof = True
+            mid = exc.partial or self._line_head
+            reason = "the remote closed the connection" + (" mid-line" if mid else "")
+            self._note(f"{step}: {reason}")
+            raise ServerClosed(step, reason) from None
+        except asyncio.LimitOverrunError:
+            raw = b""
+            over = True
+        except ssl.SSLError as exc:
+            self._eof = True
+            raise ServerClosed(step, f"TLS error: {exc.reason or exc}") from None
+        except OSError as exc:
+            self._eof = True
+            raise ServerClosed(step, _os_reason(exc)) from None
+        else:
+            raw, self._line_head = self._line_head + raw, b""
+            over = len(raw) > max_length
+        if over:
+            self._line_too_long(step, max_length)
+        text = raw.decode("utf-8", "replace").removesuffix("\n").removesuffix("\r")
+        self.transcript.append(Entry(Direction.SERVER, time.monotonic(), raw, text))
+        return text
+
+    def _line_too_long(self, step: str, max_length: int) -> None:
+        reason = f"line longer than {max_length} octets"
+        self._note(f"{step}: {reason}; connection dropped")
+        self._abort("connection closed")
+        raise ProtocolViolation(step, reason)
+
+    def _hand_over_to_lines(self) -> None:
+        """What the reply parser holds (the remote wrote ahead of us) becomes lines for
+        :meth:`read_line`: whole lines are queued, a partial one starts the next line."""
+        for reply in self._replies:
+            self._line_queue.extend(reply.raw.splitlines(keepends=True))
+        self._replies.clear()
+        partial = self._parser.close()
+        if partial is not None:
+            self._line_head += partial.raw
+            if any(d.rule in _CAP_RULES for d in partial.diagnostics):
+                self._line_capped = True  # the parser already dropped part of it
+        self._parser = ReplyParser(MAX_LINE_LENGTH, MAX_REPLY_LINES)
+
+    async def send_raw_line(self, line: str, *, step: str = "reply",
+                            secret: bool = False) -> None:
+        """Send one line as given (CRLF added), outside the client's command tracking:
+        our replies after TURN. Recorded in the transcript; the write has the reply
+        deadline. A line holding CR or LF is a ValueError."""
+        if "\r" in line or "\n" in line:
+            raise ValueError("a line cannot contain CR or LF")
+        data = line.encode("utf-8", "surrogateescape") + b"\r\n"
+        self._write(data, line, secret=secret, step=step)
+        await self._drain(step, self.timeouts.reply)
+
+    async def wait_for_hangup(self, timeout: float) -> bool:
+        """Discard what the remote still sends until it closes, for at most ``timeout``
+        seconds; True when it closed. (After our 221 as the receiver, RFC 821 §4.1.1.)"""
+        reader = self._reader
+        if self._eof or reader is None:
+            return True
+        try:
+            async with asyncio.timeout(timeout):
+                while await reader.read(READ_SIZE):
+                    pass
+        except (TimeoutError, OSError, ssl.SSLError):
+            return False
+        self._eof = True
+        return True
 
     async def ehlo(self, name: str) -> Reply:
         """EHLO; on 250 ``capabilities`` holds the parsed extensions."""
@@ -463,7 +571,7 @@ class SMTPClient:
             if capture.skipped:
                 self._note(f"{capture.skipped} more octets of message data sent "
                            f"(not kept in the transcript)")
-            self._write(marker, ".")
+            self._write(marker, ".", step="end of data")
             self.tracker.data_finished()
             self._awaiting.append(time.monotonic())
             await self._drain("end of data", self.timeouts.data)
@@ -576,8 +684,9 @@ class SMTPClient:
 
     # -- writing ----------------------------------------------------------------------------
 
-    def _write(self, data: bytes, text: str, *, secret: bool = False) -> None:
-        self._write_raw(data, text)
+    def _write(self, data: bytes, text: str, *, secret: bool = False,
+               step: str = "command") -> None:
+        self._write_raw(data, step)  # never name the step after the text: it may be secret
         self.transcript.append(Entry(Direction.CLIENT, time.monotonic(), data, text,
                                      secret=secret))
 

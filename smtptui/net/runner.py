@@ -17,10 +17,8 @@ so a message of any size costs a few chunks of memory.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import ssl
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -38,9 +36,10 @@ from smtptui.core.script import (
     Session,
     Step,
 )
-from smtptui.core.transcript import Direction, Entry
+from smtptui.core.state import State
+from smtptui.core.transcript import Direction, Entry, mask
 from smtptui.net.client import SMTPClient, Timeouts
-from smtptui.net.errors import ProtocolViolation, ServerClosed, SMTPClientError, StepTimeout
+from smtptui.net.errors import ProtocolViolation, ServerClosed, SMTPClientError
 from smtptui.net.targets import format_host_port
 
 __all__ = [
@@ -245,6 +244,11 @@ class _Run:
     data_message: Message | None = None
     deferred_starttls: bool = False
     auto_tls_done: bool = False
+    secret_lines: set[int] = field(default_factory=set)
+    """Script lines of secrets sent (AUTH initial responses, SASL responses): masked."""
+    in_auth: bool = False
+    """The last command was AUTH (or a SASL response) and a 3xx followed: the next
+    line of ours is a SASL response, a secret (RFC 4954 §4)."""
 
     def emit(self, result: StepResult) -> None:
         self.results.append(result)
@@ -273,6 +277,8 @@ class _Run:
         assert isinstance(session, Session)
         await self.close()
         self.commands.clear()
+        self.secret_lines.clear()
+        self.in_auth = False
         self.data_accepted = self.deferred_starttls = self.auto_tls_done = False
         self.data_reply = self.data_message = None
         self.label = self.connect.label(session)
@@ -321,7 +327,21 @@ class _Run:
         if self.data_message is not None and step.answers == self.data_message.end_line:
             return ".", "data"
         command = self.commands.get(step.answers)
-        return (command.text if command else None), "command"
+        if command is None:
+            return None, "command"
+        if command.line in self.secret_lines:
+            return _masked(command.text), "command"
+        return command.text, "command"
+
+    def is_secret(self, line: str) -> bool:
+        """An AUTH line with an initial response, or a SASL response: never shown."""
+        client = self.client
+        words = line.split()
+        if words and words[0].upper() == "AUTH":
+            return len(words) > 2
+        if line.strip() == "*":  # cancels the exchange (RFC 4954 §4): not a secret
+            return False
+        return self.in_auth or (client is not None and client.state is State.AUTH)
 
     # -- one step ---------------------------------------------------------------------------
 
@@ -333,7 +353,10 @@ class _Run:
             if step.text.strip().upper() == "STARTTLS":
                 self.deferred_starttls = True  # sent by client.starttls() with its reply
             else:
-                await client.send_line(step.text)
+                secret = self.is_secret(step.text)
+                if secret:
+                    self.secret_lines.add(step.line)
+                await client.send_line(step.text, secret=secret)
         elif isinstance(step, Expect):
             await self.expect(step)
         elif isinstance(step, Message):
@@ -373,7 +396,14 @@ class _Run:
             kind = "starttls"
         else:
             verb = sent.split(" ", 1)[0].upper() if sent else "reply"
+            if step.answers in self.secret_lines:
+                verb = "AUTH"  # never name a step after a secret
             reply = await client.read_reply(verb or "reply")
+        if kind == "command":
+            command = self.commands.get(step.answers) if step.answers is not None else None
+            is_auth = command is not None and (command.verb.upper() == "AUTH"
+                                               or command.line in self.secret_lines)
+            self.in_auth = is_auth and (reply.code == 334 or step.code[:1] == "3")
         ok = step.matches(reply)
         note = None
         if kind == "starttls" and reply.code == 220 and client.tls is not None:
@@ -440,17 +470,8 @@ class _Run:
     async def send_reply(self, step: SendReply) -> None:
         client = self.client
         assert client is not None
-        writer = _writer(client)
-        data = b"".join(x.encode("utf-8", "surrogateescape") + b"\r\n" for x in step.lines)
-        writer.write(data)
-        client.transcript.append(Entry(Direction.CLIENT, time.monotonic(), data, step.text))
-        try:
-            async with asyncio.timeout(client.timeouts.reply):
-                await writer.drain()
-        except TimeoutError:
-            raise StepTimeout("reply", "timed out: the remote stopped reading") from None
-        except OSError as exc:
-            raise ServerClosed("reply", str(exc)) from None
+        for line in step.lines:
+            await client.send_raw_line(line, step="reply")
         self.emit(StepResult("reply-sent", step.line, step.text, None, None, True))
         if step.answers is not None:
             cmd = self.commands.get(step.answers)
@@ -458,13 +479,13 @@ class _Run:
             if verb == "QUIT" and step.code == 221:
                 # RFC 821 §4.1.1: the receiver (us) closes after its 221; give the remote
                 # a moment to finish its side first, so neither end sees a reset.
-                await _wait_for_eof(client, QUIT_GRACE)
+                await client.wait_for_hangup(QUIT_GRACE)
                 raise _SessionGone
 
     async def expect_command(self, step: ExpectCommand) -> None:
         client = self.client
         assert client is not None
-        line = await _read_line(client, "remote command")
+        line = await client.read_line("remote command", max_length=MAX_REMOTE_LINE)
         self.commands[step.line] = Command(step.line, line)
         self.emit(StepResult("remote-command", step.line, None, step.text, line,
                              step.matches(line)))
@@ -475,7 +496,8 @@ class _Run:
         kept: list[str] = []
         count = 0
         while True:
-            line = await _read_line(client, "remote message data", client.timeouts.data)
+            line = await client.read_line("remote message data", client.timeouts.data,
+                                          max_length=MAX_REMOTE_LINE)
             if line == ".":
                 break
             count += 1
@@ -488,6 +510,12 @@ class _Run:
                              "\n".join(kept), ok, note=note))
 
 
+def _masked(line: str) -> str:
+    """How a secret line is shown: the core transcript's mask (``AUTH PLAIN <secret:
+    initial response hidden>``, ``<secret: AUTH response hidden>``)."""
+    return mask(Entry(Direction.CLIENT, 0.0, b"", line, secret=True))
+
+
 def _tls_note(client: SMTPClient) -> str:
     info = client.tls
     if info is None:
@@ -498,52 +526,6 @@ def _tls_note(client: SMTPClient) -> str:
 
 def _count_checks(steps: Sequence[Step]) -> int:
     return sum(isinstance(s, (Expect, ExpectCommand, ExpectMessage)) for s in steps)
-
-
-# After TURN the remote sends commands, which the client's reply parser cannot read: the
-# runner reads raw lines from the client's stream. The stream attributes are the client's
-# own; the client has nothing buffered at this point (the remote waits for our greeting).
-def _writer(client: SMTPClient) -> asyncio.StreamWriter:
-    writer = getattr(client, "_writer", None)
-    if writer is None:
-        raise ServerClosed("reply", "the connection is closed")
-    return writer
-
-
-async def _wait_for_eof(client: SMTPClient, timeout: float) -> None:
-    reader: asyncio.StreamReader | None = getattr(client, "_reader", None)
-    if reader is None:
-        return
-    try:
-        async with asyncio.timeout(timeout):
-            while await reader.read(4096):
-                pass
-    except (TimeoutError, OSError):
-        pass
-
-
-async def _read_line(client: SMTPClient, step: str, timeout: float | None = None) -> str:
-    reader: asyncio.StreamReader | None = getattr(client, "_reader", None)
-    if reader is None:
-        raise ServerClosed(step, "the connection is closed")
-    timeout = client.timeouts.reply if timeout is None else timeout
-    try:
-        async with asyncio.timeout(timeout):
-            raw = await reader.readuntil(b"\n")
-    except TimeoutError:
-        raise StepTimeout(step, f"timed out after {timeout:g} s waiting for the remote") from None
-    except asyncio.IncompleteReadError as exc:
-        raise ServerClosed(step, "the remote closed the connection"
-                           + (" mid-line" if exc.partial else "")) from None
-    except asyncio.LimitOverrunError:
-        raise ProtocolViolation(step, "line longer than the limit") from None
-    except OSError as exc:
-        raise ServerClosed(step, str(exc)) from None
-    if len(raw) > MAX_REMOTE_LINE:
-        raise ProtocolViolation(step, f"line longer than {MAX_REMOTE_LINE} octets")
-    client.transcript.append(Entry(Direction.SERVER, time.monotonic(), raw,
-                                   raw.decode("utf-8", "replace").rstrip("\r\n")))
-    return raw.decode("utf-8", "replace").removesuffix("\n").removesuffix("\r")
 
 
 async def run_script(
