@@ -145,6 +145,8 @@ _TABLE: tuple[CommandSpec, ...] = (
         minimum_821=True, minimum_5321=True,
         replies=_r(S=(250,), E=(500, 501, 504, 421)),
         replies_5321=_r(S=(250,), E=_ANY_5321_E),
+        help="Forgets the sender, the recipients and any message data of the current "
+             "transaction; the session itself (HELO/EHLO, TLS, AUTH) stays. Always legal.",
     ),
     CommandSpec(
         "SEND", "SEND <SP> FROM:<reverse-path> <CRLF>",
@@ -163,7 +165,9 @@ _TABLE: tuple[CommandSpec, ...] = (
         obsolete_5321=True, ehlo_keyword="SOML",
         replies=_r(S=(250,), F=(552, 451, 452), E=(500, 501, 502, 421)),
         templates=("FROM:<",),
-        help="Deprecated by RFC 5321 (F.6).",
+        help="Starts a transaction like MAIL; a recipient who is not logged in still gets "
+             "the message in the mailbox (RCPT may say so in its 250 text). Deprecated "
+             "by RFC 5321 (F.6).",
     ),
     CommandSpec(
         "SAML", "SAML <SP> FROM:<reverse-path> <CRLF>",
@@ -172,7 +176,9 @@ _TABLE: tuple[CommandSpec, ...] = (
         obsolete_5321=True, ehlo_keyword="SAML",
         replies=_r(S=(250,), F=(552, 451, 452), E=(500, 501, 502, 421)),
         templates=("FROM:<",),
-        help="Deprecated by RFC 5321 (F.6).",
+        help="Starts a transaction like MAIL; the message goes to the mailbox and, if "
+             "the recipient is logged in, to the terminal too. Deprecated by RFC 5321 "
+             "(F.6).",
     ),
     CommandSpec(
         "VRFY", "VRFY <SP> <string> <CRLF>",
@@ -193,6 +199,8 @@ _TABLE: tuple[CommandSpec, ...] = (
         replies=_r(S=(250,), F=(550,), E=(500, 501, 502, 504, 421)),
         replies_5321=_r(S=(250, 252), E=(550, 500, 502, 504, 501, 421)),
         templates=("<list>",),
+        help="The reply lists the members, one per line. Like VRFY it leaks addresses, "
+             "so most servers answer 502 or 252.",
     ),
     CommandSpec(
         "HELP", "HELP [<SP> <string>] <CRLF>",
@@ -202,6 +210,8 @@ _TABLE: tuple[CommandSpec, ...] = (
         replies=_r(S=(211, 214), E=(500, 501, 502, 504, 421)),
         replies_5321=_r(S=(211, 214), E=(502, 504) + _ANY_5321_E),
         templates=("<topic>",),
+        help="The server's help text (214), meant for a human at a terminal; its content "
+             "is up to the server. A topic is usually a command name.",
     ),
     CommandSpec(
         "NOOP", "NOOP <CRLF>",
@@ -220,6 +230,8 @@ _TABLE: tuple[CommandSpec, ...] = (
         minimum_821=True, minimum_5321=True,
         replies=_r(S=(221,), E=(500,)),
         replies_5321=_r(S=(221,), E=_ANY_5321_E),
+        help="Ends the session. The server answers 221 before it closes the connection; "
+             "an unfinished transaction is aborted.",
     ),
     CommandSpec(
         "TURN", "TURN <CRLF>",
@@ -266,24 +278,32 @@ _TABLE: tuple[CommandSpec, ...] = (
         replies=_r(S=(250, 251, 252, 253), E=(458, 459, 500, 501, 502, 421)),
         replies_5321=_r(S=(250, 251, 252, 253), E=(458, 459, 502) + _ANY_5321_E),
         templates=("<domain>", "@<domain>", "#<queue>"),
+        help="The server opens a new connection to the node and delivers what it queued "
+             "for it, so a claimed name proves nothing (unlike TURN). '@' asks for "
+             "subdomains too, '#' names a queue.",
     ),
     CommandSpec(
         "VERB", "VERB CRLF",
         "sendmail: go into verbose mode (non-standard 0xy progress replies).",
         "sendmail 8.9 srvrsmtp.c", Arg.NONE, Origin.NONSTANDARD, ehlo_keyword="VERB",
         replies=_r(S=(250,), E=(502, 500)),
+        help="Not in any RFC. sendmail then reports delivery progress in replies whose "
+             "code starts with 0, which RFC 5321 clients cannot parse.",
     ),
     CommandSpec(
         "ONEX", "ONEX CRLF",
         "sendmail: promise only one transaction in this session.",
         "sendmail 8.9 srvrsmtp.c", Arg.NONE, Origin.NONSTANDARD, ehlo_keyword="ONEX",
         replies=_r(S=(250,), E=(500,)),
+        help="Not in any RFC. Lets sendmail skip forking a child for the transaction.",
     ),
     CommandSpec(
         "XUSR", "XUSR CRLF",
         "sendmail: mark this as an initial user submission (like sendmail -U).",
         "sendmail 8.9 srvrsmtp.c", Arg.NONE, Origin.NONSTANDARD, ehlo_keyword="XUSR",
         replies=_r(S=(250,), E=(500,)),
+        help="Not in any RFC. Marks the message as a first submission from a user agent, "
+             "so sendmail may fix up its headers (the idea RFC 6409 made port 587).",
     ),
 )
 
@@ -297,3 +317,52 @@ RFC821_VERBS: tuple[str, ...] = tuple(c.verb for c in _TABLE if c.origin is Orig
 def lookup(verb: str) -> CommandSpec | None:
     """The table entry for ``verb`` (any case), or None for an unknown verb."""
     return COMMANDS.get(verb.upper())
+
+
+_PREFIXES = ("I", "S", "F", "E")
+
+
+def reply_sequence(spec: CommandSpec, dialect: str = "rfc821") -> str:
+    """The command-reply sequence as the RFCs write it: ``S: 250; F: 550; E: 500, 501``."""
+    table = spec.replies if dialect == "rfc821" else spec.replies_5321
+    return "; ".join(f"{p}: {', '.join(map(str, table[p]))}" for p in _PREFIXES if p in table)
+
+
+def help_text(verb: str | None = None) -> tuple[str, ...]:
+    """Lines of HELP for ``verb`` (any case), or the command list when ``verb`` is None.
+
+    Every front end (the TUI's help pane, the teaching server's 214 reply) shows this,
+    so what smtptui says about a command is the table and nothing else. An unknown
+    verb gives ``()``.
+    """
+    if verb is None:
+        lines = ["Commands (HELP <command> for one):"]
+        for origin, title in ((Origin.RFC821, "RFC 821"), (Origin.RFC1869, "RFC 1869"),
+                              (Origin.EXTENSION, "extensions"),
+                              (Origin.NONSTANDARD, "non-standard")):
+            verbs = [c.verb for c in _TABLE if c.origin is origin]
+            lines.append(f"  {title}: {' '.join(verbs)}")
+        return tuple(lines)
+    spec = lookup(verb.strip())
+    if spec is None:
+        return ()
+    status = []
+    if spec.minimum_821:
+        status.append("in the RFC 821 minimum set (§4.5.1)")
+    if spec.minimum_5321:
+        status.append("every RFC 5321 server must implement it (§4.5.1)")
+    if spec.obsolete_5321:
+        status.append("obsolete in RFC 5321 (Appendix F)")
+    if spec.origin is Origin.NONSTANDARD:
+        status.append("non-standard")
+    if spec.ehlo_keyword is not None:
+        status.append(f"advertised by EHLO as {spec.ehlo_keyword}")
+    lines = [f"{spec.verb}: {spec.summary}", f"Syntax: {spec.syntax}", f"Defined in: {spec.rfc}"]
+    if status:
+        lines.append("Status: " + "; ".join(status))
+    origin = "RFC 821 §4.3" if spec.origin is Origin.RFC821 else spec.rfc.split(";")[0]
+    lines.append(f"Replies ({origin}): {reply_sequence(spec)}")
+    if spec.replies_5321 and spec.origin is Origin.RFC821:
+        lines.append(f"Replies (RFC 5321 §4.3.2): {reply_sequence(spec, 'rfc5321')}")
+    lines.append(spec.help)
+    return tuple(lines)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from smtptui.core.commands import COMMANDS, Arg
+from smtptui.core.commands import COMMANDS, Arg, CommandSpec
 from smtptui.core.extensions import parameters_for
 from smtptui.core.state import SessionTracker, State, legal_in, usual_in
 
@@ -203,11 +203,15 @@ def _matching_addresses(typed: str, history: Sequence[str]) -> list[str]:
 
 
 def _path(ctx: _Context) -> list[Candidate]:
-    """MAIL FROM:<reverse-path> [params] and RCPT TO:<forward-path> [params]."""
-    keyword = "TO:" if ctx.verb == "RCPT" else "FROM:"
-    reverse = keyword == "FROM:"
+    """MAIL FROM:<reverse-path> [params] and RCPT TO:<forward-path> [params].
+
+    The "FROM:<" / "TO:<" template is the verb's first template in the command table.
+    """
+    spec = COMMANDS[ctx.verb]
+    template = spec.templates[0]
+    keyword = template.rstrip("<")
+    reverse = spec.arg is Arg.REVERSE_PATH
     rest = ctx.rest
-    template = keyword + "<"
     if len(rest) < len(template) and template.startswith(rest.upper()):
         lower = _has_lower(rest) or (not rest and ctx.lower)
         meaning = ("reverse-path: where errors go back to" if reverse
@@ -332,11 +336,23 @@ def _bdat(ctx: _Context) -> list[Candidate]:
     return []
 
 
+_BY_ARG: dict[Arg, Callable[[_Context], list[Candidate]]] = {
+    Arg.REVERSE_PATH: _path, Arg.FORWARD_PATH: _path,
+    Arg.AUTH: _auth,
+    Arg.DOMAIN: _hello, Arg.EHLO_DOMAIN: _hello,
+    Arg.STRING: _lookup_argument,
+    Arg.BDAT: _bdat,
+}
+
+
+def _argument_completer(spec: CommandSpec) -> Callable[[_Context], list[Candidate]] | None:
+    """How the argument of a verb is completed: by the kind of argument the table gives."""
+    if spec.arg is Arg.OPTIONAL_STRING and "<topic>" in spec.templates:
+        return _help  # HELP [topic]: NOOP's optional string has nothing to offer
+    return _BY_ARG.get(spec.arg)
+
+
 _ARGUMENTS: dict[str, Callable[[_Context], list[Candidate]]] = {
-    "MAIL": _path, "SEND": _path, "SOML": _path, "SAML": _path, "RCPT": _path,
-    "AUTH": _auth,
-    "HELP": _help,
-    "HELO": _hello, "EHLO": _hello,
-    "VRFY": _lookup_argument, "EXPN": _lookup_argument,
-    "BDAT": _bdat,
+    verb: completer for verb, spec in COMMANDS.items()
+    if (completer := _argument_completer(spec)) is not None
 }

@@ -28,7 +28,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal
 
-from smtptui.core.commands import COMMANDS
+from smtptui.core.commands import COMMANDS, CommandSpec, Origin
 from smtptui.core.diagnostics import Diagnostic, warning
 
 if TYPE_CHECKING:
@@ -295,18 +295,25 @@ class _Gate(enum.Enum):
     NOT_AUTHENTICATED = "not-authenticated"
 
 
+# What a verb does once: its effect cannot be repeated in one session.
+_ONCE: dict[str, _Gate] = {"STARTTLS": _Gate.NOT_TLS, "AUTH": _Gate.NOT_AUTHENTICATED}
+
+
+def _gates_for(spec: CommandSpec) -> tuple[_Gate, ...]:
+    """Gates from the command table: extension and sendmail verbs need EHLO to list
+    them; the verbs RFC 5321 made obsolete need it only in an ESMTP session."""
+    gates: list[_Gate] = []
+    if spec.origin in (Origin.EXTENSION, Origin.NONSTANDARD):
+        gates.append(_Gate.ADVERTISED)
+    elif spec.obsolete_5321:
+        gates.append(_Gate.ADVERTISED_IF_ESMTP)
+    if spec.verb in _ONCE:
+        gates.append(_ONCE[spec.verb])
+    return tuple(gates)
+
+
 _GATES: dict[str, tuple[_Gate, ...]] = {
-    "STARTTLS": (_Gate.ADVERTISED, _Gate.NOT_TLS),
-    "AUTH": (_Gate.ADVERTISED, _Gate.NOT_AUTHENTICATED),
-    "BDAT": (_Gate.ADVERTISED,),
-    "ETRN": (_Gate.ADVERTISED,),
-    "VERB": (_Gate.ADVERTISED,),
-    "ONEX": (_Gate.ADVERTISED,),
-    "XUSR": (_Gate.ADVERTISED,),
-    "SEND": (_Gate.ADVERTISED_IF_ESMTP,),
-    "SOML": (_Gate.ADVERTISED_IF_ESMTP,),
-    "SAML": (_Gate.ADVERTISED_IF_ESMTP,),
-    "TURN": (_Gate.ADVERTISED_IF_ESMTP,),
+    verb: gates for verb, spec in COMMANDS.items() if (gates := _gates_for(spec))
 }
 
 _CANDIDATES: dict[State, tuple[str, ...]] = {

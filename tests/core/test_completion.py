@@ -6,11 +6,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smtptui.core.commands import COMMANDS
+from smtptui.core.commands import COMMANDS, Arg
 from smtptui.core.completion import KINDS, Candidate, complete
 from smtptui.core.ehlo import parse_ehlo
+from smtptui.core.extensions import parameters_for
 from smtptui.core.replies import Reply
-from smtptui.core.state import SessionTracker, State
+from smtptui.core.state import SessionTracker, State, legal_in, usual_in
 
 CAPS = parse_ehlo(Reply.from_text(
     "250-mail.example.org\n250-PIPELINING\n250-SIZE 10240000\n250-8BITMIME\n"
@@ -95,6 +96,34 @@ def test_verbs_carry_the_table_summary() -> None:
 
 def test_every_verb_is_offered_on_an_empty_line() -> None:
     assert sorted(c.display for c in complete("")) == sorted(COMMANDS)
+
+
+@pytest.mark.parametrize("verb", [v for v, s in COMMANDS.items()
+                                  if s.arg in (Arg.REVERSE_PATH, Arg.FORWARD_PATH)])
+def test_path_templates_come_from_the_table(verb: str) -> None:
+    spec = COMMANDS[verb]
+    first = complete(f"{verb} ")[0]
+    assert (first.text, first.kind) == (spec.templates[0], "template")
+    closed = f"{verb} {spec.templates[0]}a@b.example> "
+    offered = {c.text.rstrip("=") for c in complete(closed)}
+    assert offered == {p.keyword for p in parameters_for(verb)}
+
+
+def test_help_topics_are_every_verb_of_the_table() -> None:
+    topics = complete("HELP ")
+    assert [c.text for c in topics] == list(COMMANDS)
+    assert all(c.kind == "topic" and c.meaning == COMMANDS[c.text].summary for c in topics)
+    assert complete("NOOP ") == []            # NOOP's optional argument has no topics
+
+
+def test_legal_verbs_come_first_in_every_state() -> None:
+    for state in State:
+        if state in (State.DATA, State.AUTH):
+            continue
+        verbs = [c.text.strip() for c in complete("", state)]
+        legal = list(dict.fromkeys((*usual_in(state), *legal_in(state))))
+        assert verbs[:len(legal)] == legal, state
+        assert sorted(verbs) == sorted(COMMANDS)  # then the rest, for a debugging tool
 
 
 def test_leading_spaces_are_kept() -> None:
