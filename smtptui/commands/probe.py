@@ -41,7 +41,9 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--tls", action="store_true",
                    help="implicit TLS from the first byte (SMTPS, port 465 by default)")
     g.add_argument("--cafile", metavar="FILE",
-                   help="also trust the CA certificate(s) in FILE (PEM), e.g. a private CA")
+                   help="trust only the CA certificate(s) in FILE (PEM), e.g. a private CA, "
+                        "instead of the system trust store (like curl --cacert, "
+                        "openssl -CAfile, swaks --tls-ca-path)")
     g.add_argument("--insecure", action="store_true",
                    help="do not verify certificates (always reported as a warning)")
     g.add_argument("--timeout", type=_positive_float, metavar="SECONDS",
@@ -158,9 +160,11 @@ def run(args: argparse.Namespace) -> int:
         options = options_from_args(args)
     except ValueError as exc:
         return _usage(str(exc))
-    if options.cafile is not None or options.insecure:
+    if options.cafile is not None:
         # Build the one context of the run now, so a CA file that is not PEM is a usage
-        # error before any connection (loading trust anchors is slow: only once).
+        # error before any connection (cheap: only FILE is read, not the system store).
+        # Without --cafile the context is built on first use: a probe that never gets
+        # to TLS never pays for loading the system trust store.
         import dataclasses
 
         from smtptui.net.client import make_tls_context

@@ -198,7 +198,7 @@ def _target_connector(args: argparse.Namespace) -> Connector:
         try:
             ctx = make_tls_context(cafile=args.cafile, insecure=args.insecure)
         except (OSError, ValueError) as exc:
-            raise ValueError(f"--cafile {args.cafile}: {exc}") from None
+            raise ValueError(str(exc)) from None  # names the file already
     t = args.timeout
     timeouts = Timeouts() if t is None else Timeouts(connect=t, greeting=t, reply=t, data=t)
     if target.mail_domain is not None or options.resolver is not None:

@@ -33,10 +33,17 @@ def test_insecure_context_still_verifies_first():
     assert is_insecure(ctx)
 
 
-def test_cafile_adds_to_the_system_store(cafile: str):
-    plain = make_tls_context()
-    with_ca = make_tls_context(cafile=cafile)
-    assert with_ca.cert_store_stats()["x509_ca"] == plain.cert_store_stats()["x509_ca"] + 1
+def test_cafile_replaces_the_system_store(cafile: str):
+    """--cafile FILE trusts exactly the CAs in FILE (curl --cacert, openssl -CAfile,
+    swaks --tls-ca-path): a private CA without every public one, and no time spent
+    loading the system store."""
+    ctx = make_tls_context(cafile=cafile)
+    assert ctx.cert_store_stats()["x509_ca"] == 1
+    (only,) = ctx.get_ca_certs()
+    assert ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname
+    with open(cafile) as f:
+        assert ssl.PEM_cert_to_DER_cert(f.read()) == ctx.get_ca_certs(binary_form=True)[0]
+    assert only["subject"]
 
 
 def test_bad_cafile_is_a_clear_value_error(tmp_path: Path):
@@ -44,8 +51,10 @@ def test_bad_cafile_is_a_clear_value_error(tmp_path: Path):
         make_tls_context(cafile=str(tmp_path / "missing.pem"))
     junk = tmp_path / "junk.pem"
     junk.write_text("not a certificate\n")
-    with pytest.raises(ValueError, match="junk.pem"):
+    with pytest.raises(ValueError, match=r"junk.pem: no PEM certificate in it \("):
         make_tls_context(cafile=str(junk))
+    with pytest.raises(ValueError, match=r"--cafile .*: (Is a directory|no PEM)"):
+        make_tls_context(cafile=str(tmp_path))
 
 
 def test_unverified_context_accepts_anything():
