@@ -235,7 +235,12 @@ def _where(result: ProbeResult) -> str:
 
 def format_failure(result: ProbeResult, style: Style) -> str:
     """The one line a failed probe gets: host, step and reason."""
-    return f"{style.fail('FAIL')} {_where(result)}: {escape(result.error or 'failed')}"
+    # The error quotes server text already made printable (errors.printable); escape
+    # again what is not, without doubling its backslashes.
+    from smtptui.net.errors import printable
+
+    error = printable(result.error or "failed", 400, backslash=False)
+    return f"{style.fail('FAIL')} {_where(result)}: {error}"
 
 
 def _cap_line(keyword: str, params: tuple[str, ...], description: str, style: Style,

@@ -109,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
         printer.summary(result)
     err_style = Style.for_stream(sys.stderr)
     for error in result.errors:
-        print(err_style.fail(_escape(error, 300)), file=sys.stderr)
+        print(err_style.fail(_escape(error, 300, backslash=False)), file=sys.stderr)
     return 0 if result.ok else 1
 
 
@@ -212,10 +212,12 @@ def _target_connector(args: argparse.Namespace) -> Connector:
 # ----------------------------------------------------------------------------- output
 
 
-def _escape(text: str, limit: int = 2000) -> str:
+def _escape(text: str, limit: int = 2000, *, backslash: bool = True) -> str:
+    """Safe for the terminal. ``backslash=False`` for our notes and errors, which quote
+    server text already made printable (its ``\\x1b`` is not doubled)."""
     from smtptui.net.errors import printable
 
-    return printable(text, limit)
+    return printable(text, limit, backslash=backslash)
 
 
 class _Printer:
@@ -275,7 +277,7 @@ class _Printer:
             self.out.write(s.fail(f"     expected (line {r.line}): {_escape(expected, 200)}")
                            + "\n")
         if r.note:
-            self.out.write(s.dim(f"     {_escape(r.note, 300)}") + "\n")
+            self.out.write(s.dim(f"     {_escape(r.note, 300, backslash=False)}") + "\n")
 
     def mark_line(self, r: StepResult, letter: str, text: str) -> None:
         s = self.style

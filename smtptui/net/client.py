@@ -377,7 +377,9 @@ class SMTPClient:
     @staticmethod
     def _check(step: str, reply: Reply) -> None:
         if reply.code is None:
-            raise ProtocolViolation(step, f"not an SMTP reply: {printable(reply.raw)}")
+            first = reply.raw.split(b"\n", 1)[0].removesuffix(b"\r")
+            more = " ..." if b"\n" in reply.raw.rstrip(b"\r\n") else ""
+            raise ProtocolViolation(step, f'not an SMTP reply: "{printable(first)}"{more}')
         for diag in reply.diagnostics:
             if diag.rule in _CAP_RULES:
                 raise ProtocolViolation(step, f"reply over the size limit: {diag.message}")

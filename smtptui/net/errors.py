@@ -51,12 +51,14 @@ class ServerClosed(SMTPClientError):
     """The server closed (or reset) the connection while a reply was expected."""
 
 
-def printable(data: bytes | str, limit: int = 80) -> str:
+def printable(data: bytes | str, limit: int = 80, *, backslash: bool = True) -> str:
     """Server text made safe for one line of a terminal: control characters and
     escape sequences shown escaped, cut to ``limit`` characters.
 
     Error messages quote what a (possibly hostile) server sent; whoever prints them
     must not be able to send escape sequences to the user's terminal through us.
+    ``backslash=False`` leaves backslashes alone (harmless to a terminal): for text
+    that was made printable already, so ``\x1b`` is not shown as ``\\x1b``.
     """
     if isinstance(data, bytes):
         text = data.decode("utf-8", "replace")
@@ -71,7 +73,7 @@ def printable(data: bytes | str, limit: int = 80) -> str:
             piece = "\\n"
         elif ch == "\t":
             piece = "\\t"
-        elif ch == "\\":
+        elif ch == "\\" and backslash:
             piece = "\\\\"
         elif ch.isprintable():
             piece = ch

@@ -516,7 +516,7 @@ async def test_garbage_greeting(raw_server: StartServer):
     with pytest.raises(ProtocolViolation) as info:
         await client.read_greeting()
     await client.close()
-    assert str(info.value) == "greeting: not an SMTP reply: HTTP/1.1 400 Bad Request\\r\\n"
+    assert str(info.value) == 'greeting: not an SMTP reply: "HTTP/1.1 400 Bad Request"'
 
 
 async def test_escape_sequences_in_errors_are_escaped(raw_server: StartServer):

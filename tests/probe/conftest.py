@@ -276,6 +276,7 @@ host-record=mx1.lab.test,127.0.0.1
 host-record=mx2.lab.test,127.0.0.1
 mx-host=nullmx.test,.,0
 mx-host=ghost.test,nowhere.ghost.test,10
+txt-record=nomail.test,"exists, but has neither MX nor address records"
 """
 
 
