@@ -75,7 +75,24 @@ class ServerApp:
 
     def emit(self, session: int, peer: str, text: str) -> None:
         if self.on_event is not None:
-            self.on_event(ServerEvent(session, peer, text, time.time()))
+            self.on_event(ServerEvent(session, printable(peer), printable(text), time.time()))
+
+
+def printable(text: str, limit: int = 300) -> str:
+    """``text`` safe to show in a terminal: control and format characters (escape
+    sequences, bidi overrides, NUL) become ``\\xNN`` / ``\\uNNNN``; very long text is cut.
+    Event texts quote what clients typed, and a hostile client must not be able to drive
+    the teacher's terminal."""
+    if len(text) > limit:
+        text = text[:limit] + f"... ({len(text) - limit} more characters)"
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else _escape(c) for c in text)
+
+
+def _escape(c: str) -> str:
+    n = ord(c)
+    return f"\\x{n:02x}" if n < 0x100 else f"\\u{n:04x}" if n < 0x10000 else f"\\U{n:08x}"
 
 
 def needs_tls(world: World) -> bool:

@@ -87,6 +87,7 @@ _RFC821_TEXTS = {
     "unstored": "451 Requested action aborted: local error in processing",
     "helo_again": "503 {host} Duplicate HELO/EHLO",
     "too_busy": "421 {host} Too many sessions, try again later",
+    "line_too_long": "500 Line too long.",  # RFC 821 §4.5.3's own example
 }
 
 _RFC5321_TEXTS = _RFC821_TEXTS | {
@@ -152,6 +153,10 @@ class Persona:
     texts: Mapping[str, str] = field(default_factory=dict)
     too_many_code: int = 452       # RFC 821: 552; RFC 5321 §4.5.3.1.10: 452
     duplicate_helo_refused: bool = False
+    # A DATA text line over 1000 octets (RFC 821 §4.5.3, RFC 5321 §4.5.3.1.6): the 1982
+    # personas answer the RFC's own example "500 Line too long." after the end of data;
+    # the others accept the message, as Postfix and sendmail do, and the log says so.
+    refuse_long_lines: bool = False
 
     def text(self, key: str) -> str:
         return self.texts[key]
@@ -161,9 +166,10 @@ _ALL = frozenset(RFC821_VERBS)
 _ESMTP_821 = frozenset(RFC821_VERBS) - {"SEND", "SOML", "SAML", "TURN"}
 
 PERSONAS: Mapping[str, Persona] = MappingProxyType({
-    "rfc821": Persona("rfc821", _ALL, False, (), MappingProxyType(_RFC821_TEXTS), 552),
+    "rfc821": Persona("rfc821", _ALL, False, (), MappingProxyType(_RFC821_TEXTS), 552,
+                      refuse_long_lines=True),
     "rfc821-minimal": Persona("rfc821-minimal", frozenset(MINIMUM_VERBS), False, (),
-                              MappingProxyType(_RFC821_TEXTS), 552),
+                              MappingProxyType(_RFC821_TEXTS), 552, refuse_long_lines=True),
     "sendmail-8.9": Persona(
         "sendmail-8.9", _ESMTP_821 | {"EHLO", "VERB", "ONEX", "XUSR", "ETRN"}, True,
         ("EXPN", "VERB", "8BITMIME", "SIZE", "DSN", "ONEX", "ETRN", "XUSR", "HELP"),

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from smtptui.server.app import ServerApp
 
 CHUNK = 1 << 16
+TEXT_LINE_LIMIT = 1000  # octets, CRLF included (RFC 821 §4.5.3, RFC 5321 §4.5.3.1.6)
 MAX_BAD_COMMANDS = 50  # a learner mistypes; a flood of garbage is cut off
 _NO_ENHANCED = {"greeting", "helo", "ehlo_first", "too_busy", "data_start"}
 _VERB_KEYWORDS = {"VERB": "verb", "ONEX": "onex", "XUSR": "xusr"}
@@ -45,6 +46,43 @@ class Transaction(Envelope):
         self.kind: Kind = "MAIL"
         self.sender: Path | None = None
         self.recipients: list[Path] = []
+
+
+class LineMeter:
+    """Counts DATA text lines longer than :data:`TEXT_LINE_LIMIT` in a stream of chunks,
+    remembering where the first one was; holds no message bytes (a 1 GB line costs
+    nothing). ``split`` + ``max(map(len))`` keep it at C speed for the 100 MB benchmark."""
+
+    __slots__ = ("counted", "first", "lines", "long", "run")
+
+    def __init__(self) -> None:
+        self.run = 0          # octets of the current, unfinished line (its CR included)
+        self.lines = 0        # finished lines so far
+        self.long = 0         # over-long lines so far
+        self.first = 0        # 1-based number of the first over-long line, 0 if none
+        self.counted = False  # the current line is already counted as over-long
+
+    def feed(self, data: bytes) -> None:
+        parts = data.split(b"\n")
+        limit = TEXT_LINE_LIMIT  # too long when the text plus its CR reach 1000 octets
+        head = self.run + len(parts[0])
+        if head >= limit and not self.counted:
+            self._hit(self.lines + 1)
+            self.counted = True
+        if len(parts) == 1:
+            self.run = head
+            return
+        if max(map(len, parts[1:])) >= limit:  # rare: only then look line by line
+            for i in range(1, len(parts)):
+                if len(parts[i]) >= limit:
+                    self._hit(self.lines + i + 1)
+        self.lines += len(parts) - 1
+        self.run = len(parts[-1])
+        self.counted = self.run >= limit
+
+    def _hit(self, lineno: int) -> None:
+        self.long += 1
+        self.first = self.first or lineno
 
 
 class _Verbs(dict):
@@ -72,6 +110,7 @@ class TeachingSMTP(SMTP):
         self.persona = app.persona
         self.exts = app.extensions
         self.counted = False
+        self.last_reply = ""
         self.bad_commands = 0
         self.sid = app.next_session_id()
         tls = app.tls_context if "STARTTLS" in self.exts else None
@@ -120,10 +159,42 @@ class TeachingSMTP(SMTP):
         if self.app.sessions > self.world.max_sessions:
             await self.push(self.fmt("too_busy"))
             self.event("refused: too many sessions")
-            assert self.transport is not None
-            self.transport.close()
+            self.close_quietly()
             return
-        await super()._handle_client()
+        try:
+            await super()._handle_client()
+        except asyncio.CancelledError:
+            raise  # aiosmtpd cancels us when the peer hangs up: nothing left to do
+        except (ConnectionError, OSError) as exc:
+            # The client vanished while we were writing: a normal end for a session.
+            self.event(f"connection lost ({type(exc).__name__})")
+            self.close_quietly()
+        except Exception as exc:  # noqa: BLE001 - never leave an unretrieved task exception
+            self.event(f"session ended by an internal error: {_describe(exc)}")
+            self.close_quietly()
+
+    async def handle_exception(self, error: Exception) -> str:
+        """aiosmtpd calls this for an exception in a command handler; its default
+        answers ``500 Error: (Name) text`` and logs a traceback. A peer must never be able
+        to cause either: log one event and answer 451 (RFC 821 §4.2)."""
+        if isinstance(error, ConnectionError | OSError | asyncio.IncompleteReadError):
+            self.event("connection closed by the client" if isinstance(
+                error, asyncio.IncompleteReadError) else f"connection lost ({type(error).__name__})")
+            self.close_quietly()
+            return f"421 {self.host.hostname} Service not available, closing transmission channel"
+        self.event(f"internal error: {_describe(error)}")
+        return "451 Requested action aborted: local error in processing"
+
+    def close_quietly(self) -> None:
+        """End the session: close the connection if it is still open (the peer may
+        already be gone) and stop aiosmtpd's command loop, as its own QUIT does, so it
+        never reads from a closed stream."""
+        transport = self.transport
+        if transport is not None and not transport.is_closing():
+            transport.close()
+        task = self._handler_coroutine
+        if task is not None and not task.done():
+            task.cancel()
 
     def shutdown(self) -> None:
         """The server is stopping: say 421 and close (used by app.stop_server)."""
@@ -186,8 +257,7 @@ class TeachingSMTP(SMTP):
         self.bad_commands += 1
         if self.bad_commands > MAX_BAD_COMMANDS:
             await self.push(f"421 {self.host.hostname} Too many unrecognized commands, goodbye")
-            assert self.transport is not None
-            self.transport.close()
+            self.close_quietly()
             return
         self.event(f"unrecognized command {verb[:20]!r}")
         await self.push("500 Syntax error, command unrecognized")
@@ -248,6 +318,9 @@ class TeachingSMTP(SMTP):
         await self.reply("noop")
 
     async def smtp_RSET(self, arg: str | None) -> None:
+        await self._logged("RSET", arg, self._rset)
+
+    async def _rset(self, arg: str | None) -> None:
         if arg:
             await self.reply("syntax")
             return
@@ -260,8 +333,7 @@ class TeachingSMTP(SMTP):
             return
         await self.reply("quit")
         self.event("QUIT")
-        assert self.transport is not None
-        self.transport.close()
+        self.close_quietly()
 
     async def smtp_STARTTLS(self, arg: str | None) -> None:
         if "STARTTLS" not in self.exts or self.tls_context is None:
@@ -359,7 +431,26 @@ class TeachingSMTP(SMTP):
     def _address(self, box: str) -> str:
         return box if "@" in box else f"{box}@{self.host.hostname}"
 
+    async def push(self, status: str | bytes) -> None:
+        """aiosmtpd's push, remembering the reply's first line for the session log."""
+        self.last_reply = status if isinstance(status, str) else status.decode("ascii", "replace")
+        await super().push(status)
+
+    async def _logged(self, verb: str, arg: str | None, method: Any) -> None:
+        """Run a query command and log what it asked and the reply code, so a student
+        watching ``smtptui serve`` sees VRFY/EXPN/RSET/HELP too."""
+        self.last_reply = ""
+        await method(arg)
+        shown = f"{verb} {arg.strip()}" if arg else verb
+        self.event(f"{shown} -> {self.last_reply[:3] or '?'}")
+
     async def smtp_VRFY(self, arg: str | None) -> None:
+        await self._logged("VRFY", arg, self._vrfy)
+
+    async def smtp_EXPN(self, arg: str | None) -> None:
+        await self._logged("EXPN", arg, self._expn)
+
+    async def _vrfy(self, arg: str | None) -> None:
         if not self.implemented("VRFY"):
             await self.not_implemented("VRFY")
             return
@@ -395,7 +486,7 @@ class TeachingSMTP(SMTP):
         else:
             await self.reply("no_match")
 
-    async def smtp_EXPN(self, arg: str | None) -> None:
+    async def _expn(self, arg: str | None) -> None:
         if not self.implemented("EXPN"):
             await self.not_implemented("EXPN")
             return
@@ -588,6 +679,7 @@ class TeachingSMTP(SMTP):
         files = [self.app.store.new_spool_file(qid) for _ in plan]
         await self.reply("data_start")
         unstuffer = DotUnstuffer()  # the core's streaming decoder
+        meter = LineMeter()
         limit = self.host.size_limit
         size = 0
         too_big = False
@@ -600,10 +692,10 @@ class TeachingSMTP(SMTP):
                     self._reset_timeout()
                     if not chunk:  # EOF without the end marker: nothing is stored
                         self.event("connection closed during DATA; message discarded")
-                        assert self.transport is not None
-                        self.transport.close()
+                        self.close_quietly()
                         return
                     data = unstuffer.feed(chunk)
+                    meter.feed(data)
                     size += len(data)
                     if size > limit:
                         too_big = True
@@ -616,6 +708,15 @@ class TeachingSMTP(SMTP):
                 self._set_post_data_state()
                 await self.reply("size_exceeded")
                 return
+            if meter.long:
+                note = (f"{meter.long} text line(s) over {TEXT_LINE_LIMIT} octets, the first "
+                        f"is line {meter.first} (RFC 821 §4.5.3 / RFC 5321 §4.5.3.1.6)")
+                if self.persona.refuse_long_lines:
+                    self.event(f"message refused: {note}")
+                    self._set_post_data_state()
+                    await self.reply("line_too_long")
+                    return
+                self.event(f"accepted anyway: {note}")
             where = self._store(plan, files, qid)
         except ConnectionError:
             raise
@@ -730,11 +831,15 @@ class TeachingSMTP(SMTP):
         await self.reply("turn_ok")
         self.event(f"TURN: roles swapped, now sending to {client}")
         try:
-            await asyncio.wait_for(self._turn_send(client), self.app.timeout)
-        except (TimeoutError, asyncio.IncompleteReadError, ConnectionError, _TurnAbort) as exc:
-            self.event(f"TURN session ended: {exc or type(exc).__name__}")
-        assert self.transport is not None
-        self.transport.close()
+            # In this task, not wait_for's inner one: a peer reset during a cancel would
+            # leave that task's exception unretrieved.
+            async with asyncio.timeout(self.app.timeout):
+                await self._turn_send(client)
+        except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
+                ConnectionError, OSError, _TurnAbort) as exc:
+            self.event(f"TURN session ended: {_describe(exc)}")
+        # RFC 821 §4.1.1: after its 221 the new receiver closes; we may be second.
+        self.close_quietly()
 
     async def _read_reply(self) -> tuple[int, list[str]]:
         lines = []
@@ -786,6 +891,11 @@ class TeachingSMTP(SMTP):
 
 class _TurnAbort(Exception):
     pass
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 class _Hooks:

@@ -161,7 +161,12 @@ def _split_dotted(text: str) -> tuple[str, ...]:
     parts = re.findall(_KEYPART, text)
     out = []
     for p in parts:
-        if p[:1] in "\"'":
+        if p[:1] == '"':
+            try:  # a basic string may hold escapes (\u001b); let TOML decode them
+                p = tomllib.loads(f"k = {p}")["k"]
+            except tomllib.TOMLDecodeError:
+                p = p[1:-1]
+        elif p[:1] == "'":
             p = p[1:-1]
         out.append(p)
     return tuple(out)
@@ -220,9 +225,25 @@ class _Ctx:
 
     def fail(self, path: tuple[str | int, ...], message: str) -> WorldError:
         line = locate_key(self.text, path) if self.text else 0
-        name = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in path) or "(top)"
+        name = "".join(_show_key(p, i == 0) for i, p in enumerate(path)) or "(top)"
         where = f"{self.source}:{line}" if line else self.source
         return WorldError(f"{where}: {name}: {message}")
+
+
+_BARE_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _show_key(part: str | int, first: bool) -> str:
+    """One key of a dotted path as the learner would write it; a key holding control or
+    invisible characters is quoted and escaped, so the error stays one clean line."""
+    if isinstance(part, int):
+        return f"[{part}]"
+    text = part if _BARE_RE.match(part) else '"' + "".join(
+        c if c.isprintable() and c not in '"\\' else
+        ("\\" + c if c in '"\\' else f"\\u{ord(c):04x}" if ord(c) < 0x10000
+         else f"\\U{ord(c):08x}")
+        for c in part) + '"'
+    return text if first else "." + text
 
 
 def _typename(v: Any) -> str:

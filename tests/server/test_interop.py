@@ -79,6 +79,25 @@ def test_smtplib_plain(served):
     assert served.body("bob") == MESSAGE
 
 
+def test_smtplib_final_line_without_crlf_dots_and_raw_8bit(served):
+    # Not UTF-8 (\xff\xfe), lines of dots, and no CRLF at the end: smtplib stuffs the
+    # dots and adds the CRLF before ".", so the Maildir holds exactly message + CRLF.
+    message = (b"From: x@client.test\r\nSubject: edge\r\n\r\n.\r\n..\r\n...\r\n"
+               b"\xff\xfe raw latin-1 \xe9\r\n. dot space\r\nlast line, no CRLF")
+    with smtplib.SMTP("127.0.0.1", served.port) as client:
+        client.sendmail("x@client.test", ["alice@lab.test"], message)
+    assert served.body("alice") == message + b"\r\n"
+
+
+def test_smtplib_auth_is_not_offered_in_clear_text(served):
+    with smtplib.SMTP("127.0.0.1", served.port) as client:
+        client.ehlo("client.test")
+        with pytest.raises(smtplib.SMTPNotSupportedError):
+            client.login("alice", "s3cret pass")
+        code, _ = client.docmd("AUTH", "PLAIN AGFsaWNlAHMzY3JldCBwYXNz")
+        assert code == 538  # RFC 4954 §4: encryption required
+
+
 def test_smtplib_starttls_and_auth(served):
     ctx = ssl.create_default_context(cafile=str(served.cert)) if served.cert.exists() else None
     with smtplib.SMTP("127.0.0.1", served.port) as client:

@@ -74,15 +74,15 @@ def test_a_lesson_world_table_is_accepted(tmp_path):
     ('hostname = "a.test"\n[forwards]\nfred = { to = "x@y", mode = "later" }\n',
      ":3: forwards.fred.mode: must be one of will-forward, please-try"),
     ('hostname = "a.test"\n[hosts."b.test"]\nmailboxes = {}\nshoe = 1\n',
-     ":4: hosts.b.test.shoe: unknown key"),
+     ":4: hosts.\"b.test\".shoe: unknown key"),
     ('hostname = "a.test"\n[hosts."b.test"]\nmax_sessions = 3\n',
-     ":3: hosts.b.test.max_sessions: unknown key (only at the top level)"),
+     ":3: hosts.\"b.test\".max_sessions: unknown key (only at the top level)"),
     (('hostname = "a.test"\n[[queue]]\nhost = "b.test"\nfrom = "a@a.test"\nto = "b@b.test"\n'
-     'data = "x"\n'), ":5: queue.[0].to: expected a list of strings"),
+     'data = "x"\n'), ":5: queue[0].to: expected a list of strings"),
     ('persona = "rfc821"\n', "hostname: missing"),
     ('hostname = "a test"\n', ":1: hostname: 'a test' is not a host name"),
     ('hostname = "a.test"\nbanner = "two\\nlines"\n', ":2: banner: must be one line"),
-    ('hostname = "a.test"\nlogged_in = ["x", 2]\n', ":2: logged_in.[1]: expected a string"),
+    ('hostname = "a.test"\nlogged_in = ["x", 2]\n', ":2: logged_in[1]: expected a string"),
     ('hostname = "a.test"\nmax_recipients = 0\n', ":2: max_recipients: must be at least 1"),
     ('hostname = "a.test"\nsize_limit = 1.5\n', ":2: size_limit: expected an integer, got a number"),
 ])
@@ -132,3 +132,62 @@ def test_default_world_and_persona_override():
     assert w.host.persona == "sendmail-8.9"
     with pytest.raises(WorldError, match="unknown persona"):
         default_world().with_persona("qmail")
+
+
+# ----------------------------------------------------------------------------- fuzzing
+
+_KEYS = sorted({"hostname", "persona", "banner", "extensions", "max_recipients", "size_limit",
+                "domains", "mailboxes", "lists", "forwards", "logged_in", "relay_domains",
+                "users", "queue", "allow_plaintext_auth", "hosts", "max_sessions", "to",
+                "mode", "host", "from", "data", "world"})
+_HEADERS = ["[world]", "[mailboxes]", "[lists]", "[forwards]", "[users]", "[[queue]]",
+            '[hosts."b.test"]', "[hosts.c]", '[hosts.""]', "[forwards.x]", "[world.hosts.d]",
+            "[[world.queue]]", "[hosts.b.test]"]
+_VALUES = ['"a.test"', '"rfc821"', '"will-forward"', "0", "-3", "10", "true", "1.5",
+           "1979-05-27", '["x", 2]', '["a@b.test"]', "[]", "{}", '{ to = "a@b", mode = "x" }',
+           '"\\u001b[2J"', '"\\u202e"', "'literal'", '"""multi\nline"""', "[[1], {a = 1}]",
+           "{ a = { b = 1 } }", "inf", "nan"]
+
+
+def _line():
+    from hypothesis import strategies as st
+
+    key = st.one_of(st.sampled_from(_KEYS), st.text(max_size=6).map(lambda t: f'"{t}"'
+                    .replace("\\", "\\\\").replace("\n", "")), st.sampled_from(["a.b", "x"]))
+    return st.one_of(
+        st.sampled_from(_HEADERS),
+        st.builds(lambda k, v: f"{k} = {v}", key, st.sampled_from(_VALUES)),
+        st.text(max_size=20),  # junk
+    )
+
+
+def test_any_world_text_loads_or_is_one_clear_line(tmp_path):
+    """Random TOML-ish text never escapes as a traceback: a World, or a WorldError that
+    is one printable line starting with the file name."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    path = tmp_path / "fuzz.toml"
+
+    @settings(max_examples=200, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.lists(_line(), max_size=12))
+    def check(lines):
+        path.write_text("\n".join(lines), encoding="utf-8", errors="surrogatepass")
+        try:
+            load_world(path)
+        except WorldError as exc:
+            text = str(exc)
+            assert text.startswith(f"{path}"), text
+            assert "\n" not in text and text.isprintable(), repr(text)
+
+    check()
+
+
+def test_a_world_that_loads_from_fuzzing_shape(tmp_path):
+    # Known-good pieces combine: a lesson [world] table with hosts and a queue.
+    text = ('[world]\nhostname = "a.test"\n[world.hosts."b.test"]\npersona = "rfc821"\n'
+            '[[world.queue]]\nhost = "b.test"\nfrom = "x@a.test"\nto = ["y@b.test"]\n'
+            'data = "hi"\n')
+    w = load_world(world_file(tmp_path, text))
+    assert w.find_host("B.TEST").persona == "rfc821" and len(w.host.queue) == 1
