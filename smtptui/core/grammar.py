@@ -23,8 +23,9 @@ Choices where the RFCs leave room (documented here so tests and users can rely o
   lenient: a space around the colon, several spaces where one SP is written, trailing
   spaces (§4.1.1: receivers SHOULD tolerate them), source routes (MUST be accepted,
   SHOULD NOT be generated), obsolete SEND/SOML/SAML/TURN, unknown parameters, private
-  X-commands, non-ASCII text without SMTPUTF8, and extensions the server did not
-  advertise. ``#<number>`` domains are an error: Appendix F.4 says MUST NOT be used.
+  X-commands, sendmail's non-standard VERB/ONEX/XUSR, non-ASCII text without
+  SMTPUTF8, and extensions the server did not advertise. ``#<number>`` domains are an
+  error: Appendix F.4 says MUST NOT be used.
 - VRFY/EXPN under 5321 accept a ``local-part@domain`` argument as well as a String,
   because §3.5.3 says servers SHOULD accept that form as a user name.
 - Line length: 512 octets including CRLF, so 510 octets of text. RFC 1869 §4.1.2 says
@@ -290,7 +291,7 @@ def _check(ctx: _Ctx, caps: Capabilities | None) -> None:
         _unknown_verb(ctx, verb, vend)
         _line_length(ctx, n)
         return
-    spec, handler, in_821, obsolete, advertised_as = info
+    spec, handler, in_821, obsolete, advertised_as, nonstandard = info
     ctx.verb = upper
     if ctx.r821 and not in_821:
         ctx.err(0, vend, f"{upper} is not in RFC 821 ({upper} is {_short_rfc(spec)})",
@@ -308,6 +309,9 @@ def _check(ctx: _Ctx, caps: Capabilities | None) -> None:
         if caps is not None and advertised_as is not None and advertised_as not in caps:
             ctx.warn(0, vend, f"the server did not advertise {advertised_as} in its "
                      "EHLO reply", "RFC 5321 §2.2.1")
+        elif caps is None and nonstandard:
+            ctx.warn(0, vend, f"{upper} is not in any RFC: a sendmail command that other "
+                     "servers answer with 500", "RFC 5321 §2.2.2")
     counted = handler(ctx, spec, vend, caps)
     _line_length(ctx, counted)
     if ctx.utf8 is not None and not ctx.smtputf8:
@@ -1050,6 +1054,7 @@ def _params(ctx: _Ctx, p: int, verb: str, caps: Capabilities | None) -> None:
                 f"{_show(line[p])}", rule)
         return
     seen: dict[str, int] = {}
+    start = p
     while p < n:
         q = p + 1
         while q < n and line[q] == " ":
@@ -1065,6 +1070,29 @@ def _params(ctx: _Ctx, p: int, verb: str, caps: Capabilities | None) -> None:
             e = n
         _param(ctx, q, e, verb, seen, caps, rule)
         p = e
+    if n > _MAX_TEXT:
+        _unknown_params_length(ctx, start)
+
+
+def _unknown_params_length(ctx: _Ctx, path_end: int) -> None:
+    """RFC 1869 §4.1.2: only an extension in use raises the 512-octet limit, by the
+    length of its own parameters. smtptui knows those of the extensions in its table;
+    parameters it does not know are counted towards the limit (a warning, since the
+    server may know the extension)."""
+    line = ctx.line
+    counted = _octets(line[:path_end])
+    first = -1
+    pos = path_end
+    for token in line[path_end:].split(" "):
+        if token and token.split("=", 1)[0].upper() not in PARAMETERS:
+            counted += 1 + _octets(token)
+            if first == -1:
+                first = pos
+        pos += len(token) + 1
+    if counted > _MAX_TEXT and first != -1:
+        ctx.warn(first, ctx.n, f"without the parameters of known extensions the command "
+                 f"line is {counted + 2} octets with CRLF; the limit is {MAX_LINE_OCTETS}, "
+                 "and only extensions the server knows raise it", "RFC 1869 §4.1.2")
 
 
 def _param(ctx: _Ctx, s: int, e: int, verb: str, seen: dict[str, int],
@@ -1484,13 +1512,14 @@ _FORWARD_PATH_VERBS = frozenset(v for v, s in COMMANDS.items() if s.arg is Arg.F
 
 # Per verb, everything _check needs, resolved once: enum attribute lookups and enum
 # hashing are slow in the per-line path.
-_VERB_INFO: dict[str, tuple[CommandSpec, _Handler, bool, bool, str | None]] = {
+_VERB_INFO: dict[str, tuple[CommandSpec, _Handler, bool, bool, str | None, bool]] = {
     verb: (
         spec,
         _HANDLERS[spec.arg],
         spec.origin is Origin.RFC821,
         spec.obsolete_5321,
         None if spec.minimum_5321 else spec.ehlo_keyword,
+        spec.origin is Origin.NONSTANDARD,
     )
     for verb, spec in COMMANDS.items()
 }

@@ -125,8 +125,6 @@ VALID_5321 = [
     "ETRN example.org",
     "ETRN @example.org",
     "ETRN #queue1",
-    # sendmail verbs
-    "VERB", "ONEX", "XUSR",
 ]
 
 
@@ -477,6 +475,13 @@ WARNINGS_5321 = [
     ("AUTH plain", 5, 10, "upper case", "RFC 4422"),
     ("VRFY <smith@example.org>", 5, 24, "angle brackets", "RFC 5321 §3.5.3"),
     ("HELO " + ("a" * 64) + ".example", 5, 69, "at most 63", "RFC 1035"),
+    # unknown parameters do not raise the 512-octet limit (known ones do)
+    ("MAIL FROM:<a@example.org> X-BIG=" + "y" * 500, 26, 532, "only extensions the server",
+     "RFC 1869 §4.1.2"),
+    # sendmail's verbs are known (their syntax is checked) but in no RFC
+    ("VERB", 0, 4, "VERB is not in any RFC", "RFC 5321 §2.2.2"),
+    ("onex", 0, 4, "ONEX is not in any RFC", "RFC 5321 §2.2.2"),
+    ("XUSR", 0, 4, "XUSR is not in any RFC", "RFC 5321 §2.2.2"),
 ]
 
 
@@ -514,12 +519,15 @@ def test_every_verb_has_valid_and_invalid_rows_in_both_dialects() -> None:
     invalid_5321 = {split_command(line)[0].upper() for line, *_ in ERRORS_5321}
     valid_821 = {split_command(line)[0].upper() for line in VALID_821}
     invalid_821 = {split_command(line)[0].upper() for line, *_ in ERRORS_821}
+    warned_5321 = {split_command(line)[0].upper() for line, *_ in WARNINGS_5321}
     for verb, spec in COMMANDS.items():
         assert verb in invalid_5321, verb
         assert verb in invalid_821, verb
         if spec.origin is Origin.RFC821:
             assert verb in valid_821, verb
-        if not spec.obsolete_5321:
+        if spec.obsolete_5321 or spec.origin is Origin.NONSTANDARD:
+            assert verb in warned_5321, verb    # legal, but drawing a warning
+        else:
             assert verb in valid_5321, verb
 
 
@@ -624,6 +632,14 @@ def test_parameters_do_not_count_towards_512() -> None:
     assert check(line) == []
 
 
+def test_known_parameters_raise_the_limit_unknown_ones_do_not() -> None:
+    path = "RCPT TO:<b@example.org>"
+    assert check(f"{path} ORCPT=rfc822;{'a' * 480} NOTIFY=NEVER") == []
+    (w,) = check(f"{path} X-A={'a' * 240} X-B={'b' * 240} NOTIFY=NEVER")
+    assert w.severity is Severity.WARNING and w.start == len(path) + 1
+    assert "line is 515 octets" in w.message     # 23 + 2 * (1 + 244) + CRLF
+
+
 def test_auth_line_is_still_limited() -> None:
     line = "AUTH PLAIN " + "QUFB" * 125
     (e,) = errors(line)
@@ -676,6 +692,16 @@ def test_unadvertised_extensions_warn(line: str, start: int, end: int, words: st
 ])
 def test_minimum_verbs_and_advertised_extensions_do_not_warn(line: str) -> None:
     assert check(line, capabilities=CAPS) == []  # type: ignore[arg-type]
+
+
+def test_sendmail_verbs_warn_once_and_not_when_advertised() -> None:
+    sendmail = FakeCapabilities("VERB", "ONEX", "XUSR")
+    for verb in ("VERB", "ONEX", "XUSR"):
+        assert check(verb, capabilities=sendmail) == []  # type: ignore[arg-type]
+        (w,) = check(verb, capabilities=CAPS)  # type: ignore[arg-type]
+        assert f"did not advertise {verb}" in w.message
+        (w,) = check(verb)
+        assert "not in any RFC" in w.message
 
 
 def test_auth_mechanism_not_offered() -> None:
