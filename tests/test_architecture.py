@@ -66,3 +66,28 @@ def test_headless_commands_import_no_ui_toolkit(argv: list[str]) -> None:
     assert result["heavy"] == [], f"{argv} imported {result['heavy']}"
     assert result["dns"] is False, f"{argv} imported dnspython"
     assert result["code"] in (0, 1)
+
+
+def test_core_imports_only_the_standard_library() -> None:
+    """``smtptui.core`` is sans-I/O and standard library only (import-linter checks the
+    I/O and UI modules by name; this catches any third-party import at all)."""
+    import ast
+
+    offenders = []
+    for path in sorted((ROOT / "smtptui" / "core").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top == "smtptui":
+                    if not name.startswith("smtptui.core"):
+                        offenders.append(f"{path.name}: {name}")
+                elif top not in sys.stdlib_module_names and top != "__future__":
+                    offenders.append(f"{path.name}: {name}")
+    assert offenders == []
