@@ -211,3 +211,35 @@ def test_long_line_count_matches_oracle(lengths: list[int], cuts: list[int]) -> 
     encoder.finish()
     assert encoder.long_lines == sum(n > MAX_LINE_OCTETS for n in lengths)
     assert encoder.bare_lf == len(lengths)
+
+
+@given(st.lists(st.binary(min_size=1, max_size=300), min_size=1, max_size=30))
+def test_streaming_holds_back_only_a_few_octets(chunks: list[bytes]) -> None:
+    """No whole-message buffering, either way: after every feed, all but the last few
+    octets have gone out (the encoder holds a CR that may start a CRLF; the decoder a
+    possible start of the end marker)."""
+    encoder = DotStuffer()
+    decoder = DotUnstuffer()
+    given_so_far = b""
+    sent = 0
+    received = b""
+    for chunk in chunks:
+        given_so_far += chunk
+        wire = encoder.feed(chunk)
+        sent += len(wire)
+        received += decoder.feed(wire)
+        message = normalize_line_endings(given_so_far)
+        assert sent >= len(message) - 2          # a held CR; stuffing only adds
+        assert message.startswith(received)      # the decoder gives the message back ...
+        assert len(received) >= len(message) - 6  # ... holding at most CR + "\r\n.\r"
+    received += decoder.feed(encoder.finish())
+    assert decoder.done
+
+
+def test_a_large_message_streams_in_constant_memory() -> None:
+    encoder = DotStuffer()
+    chunk = b"line of text\r\n.starts with a dot\r\n" * 100
+    for _ in range(1000):              # 3.5 MB through, never more than a line held
+        out = encoder.feed(chunk)
+        assert len(out) >= len(chunk)  # stuffing only adds
+    assert encoder.octets == len(chunk) * 1000
