@@ -590,6 +590,10 @@ def _element_821(ctx: _Ctx, p: int) -> int | None:
                     rule)
             return None
         return m.end()
+    if line[p + 1:p + 6].lower() == "ipv6:":
+        ctx.err(p + 1, p + 6, "RFC 821 address literals are [dotnum] IPv4 only; IPv6 "
+                "literals came with RFC 2821/5321", rule)
+        return None
     m = _DCONTENT.match(line, p + 1)
     e = m.end()
     if e >= n:
@@ -902,7 +906,12 @@ def _path(ctx: _Ctx, i: int, reverse: bool) -> int | None:
             ctx.err(i, j + 1, f"{ctx.verb} needs a recipient; the null path <> is only a "
                     "reverse-path", "RFC 5321 §4.1.2 Forward-path")
         return j + 1
-    if not r821 and not reverse and line[j:j + 11].lower() == "postmaster>":
+    if not reverse and line[j:j + 11].lower() == "postmaster>":
+        if r821:
+            ctx.err(j, j + 10, "RFC 821 has no domainless <Postmaster>: write "
+                    "<Postmaster@host> (RFC 5321 §4.1.1.3 added the short form)",
+                    "RFC 821 §4.1.2 <mailbox>")
+            return None
         return j + 11  # RFC 5321 §4.1.1.3: "<Postmaster>" without a domain, any case
     if j < n and line[j] == "@":
         k = _source_route(ctx, j)
