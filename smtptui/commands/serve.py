@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 import time
@@ -63,9 +64,14 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, WorldError) as exc:
         print(f"smtptui serve: {exc}", file=sys.stderr)
         return 2
+    if hasattr(sys.stdout, "reconfigure"):  # a non-UTF-8 terminal gets \xe9, not an error
+        sys.stdout.reconfigure(errors="backslashreplace")
     try:
         return asyncio.run(_serve(world, host, port, args))
     except KeyboardInterrupt:
+        return 0
+    except BrokenPipeError:  # whoever read the log went away (smtptui serve | head)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
 
 

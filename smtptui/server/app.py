@@ -75,7 +75,10 @@ class ServerApp:
 
     def emit(self, session: int, peer: str, text: str) -> None:
         if self.on_event is not None:
-            self.on_event(ServerEvent(session, printable(peer), printable(text), time.time()))
+            try:
+                self.on_event(ServerEvent(session, printable(peer), printable(text), time.time()))
+            except Exception:  # noqa: BLE001 - a broken log (closed pipe, UI bug) must not end sessions
+                self.on_event = None
 
 
 def printable(text: str, limit: int = 300) -> str:

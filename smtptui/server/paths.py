@@ -55,6 +55,8 @@ class Path:
 def parse_path(text: str, *, allow_null: bool = False, utf8: bool = False) -> Path | None:
     """Parse ``<...>``; None when the text is not a path."""
     text = text.strip()
+    if any("\udc80" <= ch <= "\udcff" for ch in text):
+        return None  # bytes that are not UTF-8 (aiosmtpd hands them over surrogate-escaped)
     if text == "<>":
         return Path((), "", None) if allow_null else None
     m = (_UTF8_PATH_RE if utf8 else _PATH_RE).match(text)

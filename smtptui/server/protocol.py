@@ -10,6 +10,7 @@ a spool file instead of buffering the message in memory.
 from __future__ import annotations
 
 import asyncio
+import collections
 import email.utils
 import secrets
 import time
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
     from smtptui.server.app import ServerApp
 
 CHUNK = 1 << 16
+COMMAND_LIMIT = 510  # octets before the CRLF: 512 with it (RFC 821 §4.5.3, RFC 5321 §4.5.3.1.4)
+PARAMS_EXTRA = 512   # room for ESMTP parameters on MAIL/RCPT (RFC 1869 §4.1.2)
 TEXT_LINE_LIMIT = 1000  # octets, CRLF included (RFC 821 §4.5.3, RFC 5321 §4.5.3.1.6)
 MAX_BAD_COMMANDS = 50  # a learner mistypes; a flood of garbage is cut off
 _NO_ENHANCED = {"greeting", "helo", "ehlo_first", "too_busy", "data_start"}
@@ -102,6 +105,7 @@ class TeachingSMTP(SMTP):
     """One connection of the teaching server."""
 
     line_length_limit = CHUNK  # reader buffer; command length is still checked (512)
+    command_size_limit = COMMAND_LIMIT  # aiosmtpd's 512 does not count the CRLF
 
     def __init__(self, app: ServerApp) -> None:
         self.app = app
@@ -127,6 +131,10 @@ class TeachingSMTP(SMTP):
             loop=app.loop,
         )
         self._smtp_methods = _Verbs(self._smtp_methods, self._unknown_verb)
+        # Per session (aiosmtpd's is one dict shared by every session of the process).
+        self.command_size_limits = collections.defaultdict(
+            lambda: COMMAND_LIMIT, {"MAIL": COMMAND_LIMIT + PARAMS_EXTRA,
+                                    "RCPT": COMMAND_LIMIT + PARAMS_EXTRA})
 
     # ------------------------------------------------------------------ plumbing
 
@@ -433,7 +441,14 @@ class TeachingSMTP(SMTP):
 
     async def push(self, status: str | bytes) -> None:
         """aiosmtpd's push, remembering the reply's first line for the session log."""
-        self.last_reply = status if isinstance(status, str) else status.decode("ascii", "replace")
+        if isinstance(status, str):
+            self.last_reply = status
+            # Replies may quote the client (surrogate-escaped bytes) or the world (a full
+            # name like "José"): never an encoding error, 7-bit unless SMTPUTF8 is on.
+            status = (status.encode("utf-8", "surrogateescape") if self.enable_SMTPUTF8
+                      else status.encode("ascii", "backslashreplace"))
+        else:
+            self.last_reply = status.decode("ascii", "replace")
         await super().push(status)
 
     async def _logged(self, verb: str, arg: str | None, method: Any) -> None:

@@ -148,3 +148,17 @@ def test_parse_listen():
     assert parse_listen("[::1]:25") == ("::1", 25)
     with pytest.raises(ValueError, match="expected HOST:PORT"):
         parse_listen("localhost")
+
+
+def test_a_closed_log_pipe_neither_ends_sessions_nor_prints_a_traceback(tmp_path):
+    # smtptui serve | head -1: the reader goes away, the server keeps serving.
+    proc = serve(tmp_path, "--listen", "127.0.0.1:0", "--maildir", str(tmp_path / "m"))
+    port = port_of(proc)
+    proc.stdout.close()
+    for _ in range(2):
+        replies = chat(port, "HELO me.test", "VRFY alice", "QUIT")
+        assert [r[:3] for r in replies] == ["220", "250", "250", "221"]
+    proc.send_signal(signal.SIGTERM)
+    err = proc.stderr.read()
+    assert proc.wait(10) == 0
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
