@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from smtptui.core.commands import COMMANDS, Arg, CommandSpec
-from smtptui.core.extensions import parameters_for
+from smtptui.core.extensions import EXTENSIONS, parameters_for
 from smtptui.core.state import SessionTracker, State, legal_in, usual_in
 
 if TYPE_CHECKING:
@@ -263,7 +263,8 @@ def _parameters(ctx: _Context, at: int) -> list[Candidate]:
         lower = _has_lower(value) or (not value and _has_lower(name))
         return [Candidate(_cased(v, lower), token_start + len(name) + 1, _cased(v, lower),
                           f"{param.keyword}={v}: {param.summary}", "value")
-                for v in param.values if v.upper().startswith(value.upper())]
+                for v in param.values if v.upper().startswith(value.upper())
+                and (caps is None or v.upper() not in EXTENSIONS or v.upper() in caps)]
     lower = _has_lower(token) or (not token and ctx.lower)
     out = []
     for param in known.values():

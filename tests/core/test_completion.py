@@ -126,6 +126,15 @@ def test_legal_verbs_come_first_in_every_state() -> None:
         assert sorted(verbs) == sorted(COMMANDS)  # then the rest, for a debugging tool
 
 
+def test_values_that_need_an_extension_are_offered_only_if_advertised() -> None:
+    def bodies(ehlo: str) -> list[str]:
+        caps = parse_ehlo(Reply.from_text(ehlo))
+        return texts("MAIL FROM:<a@b.example> BODY=", capabilities=caps)
+    assert bodies("250-mx\n250 8BITMIME") == ["7BIT", "8BITMIME"]
+    assert bodies("250-mx\n250-8BITMIME\n250 BINARYMIME") == ["7BIT", "8BITMIME", "BINARYMIME"]
+    assert texts("MAIL FROM:<a@b.example> BODY=") == ["7BIT", "8BITMIME", "BINARYMIME"]
+
+
 def test_leading_spaces_are_kept() -> None:
     (candidate,) = complete("  QUI")
     assert candidate.start == 2 and applied("  QUI", candidate) == "  QUIT"
