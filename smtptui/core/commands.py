@@ -42,6 +42,10 @@ class Origin(str, enum.Enum):
 class CommandSpec:
     """One SMTP verb.
 
+    ``ends_pipeline``: RFC 2920 §3.1 (EHLO DATA VRFY EXPN TURN QUIT NOOP), RFC 3207
+    (STARTTLS), RFC 4954 (AUTH) and HELO: a client that pipelines sends nothing after
+    it until the reply is in, because the reply changes what may come next.
+
     ``replies`` holds the RFC 821 §4.3 command-reply sequence as prefix -> codes, with
     the prefixes I (intermediate), S (success), F (failure), E (error). For verbs RFC 821
     does not define, it is the sequence of the defining RFC. ``replies_5321`` is the
@@ -62,6 +66,7 @@ class CommandSpec:
     replies_5321: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
     templates: tuple[str, ...] = ()  # completion templates after "VERB "
     help: str = ""                 # a few sentences for HELP / the explain pane
+    ends_pipeline: bool = False    # may only be the last command of a pipelined group
 
     @property
     def allowed_codes(self) -> frozenset[int]:
@@ -85,6 +90,7 @@ _TABLE: tuple[CommandSpec, ...] = (
         "Identify the client host to the server (plain SMTP).",
         "RFC 821 §4.1.1", Arg.DOMAIN, Origin.RFC821,
         minimum_821=True, minimum_5321=True,
+        ends_pipeline=True,
         replies=_r(S=(250,), E=(500, 501, 504, 421)),
         replies_5321=_r(S=(250,), E=(504, 550, 502) + _ANY_5321_E),
         templates=("<domain>",),
@@ -96,6 +102,7 @@ _TABLE: tuple[CommandSpec, ...] = (
         "Identify the client and ask for the server's extensions (ESMTP).",
         "RFC 1869 §4; RFC 5321 §4.1.1.1", Arg.EHLO_DOMAIN, Origin.RFC1869,
         minimum_5321=True,
+        ends_pipeline=True,
         replies=_r(S=(250,), F=(550,), E=(500, 501, 502, 504, 421, 554, 503)),
         replies_5321=_r(S=(250,), E=(504, 550, 502) + _ANY_5321_E),
         templates=("<domain>", "[<address-literal>]"),
@@ -132,6 +139,7 @@ _TABLE: tuple[CommandSpec, ...] = (
         "Send the message; the server answers 354, then lines up to <CRLF>.<CRLF>.",
         "RFC 821 §4.1.1; RFC 5321 §4.1.1.4", Arg.NONE, Origin.RFC821,
         minimum_821=True, minimum_5321=True,
+        ends_pipeline=True,
         replies=_r(I=(354,), S=(250,), F=(552, 554, 451, 452), E=(500, 501, 503, 421)),
         replies_5321=_r(I=(354,), S=(250,), E=(552, 554, 451, 452, 450, 550, 503) + _ANY_5321_E),
         help="After 354, type the message (headers, blank line, body) and end it with a "
@@ -185,6 +193,7 @@ _TABLE: tuple[CommandSpec, ...] = (
         "Ask the server to confirm a user name and give the full name and mailbox.",
         "RFC 821 §4.1.1; RFC 5321 §4.1.1.6", Arg.STRING, Origin.RFC821,
         minimum_5321=True,
+        ends_pipeline=True,
         replies=_r(S=(250, 251), F=(550, 551, 553), E=(500, 501, 502, 504, 421)),
         replies_5321=_r(S=(250, 251, 252), E=(550, 551, 553, 502, 504) + _ANY_5321_E),
         templates=("<user>",),
@@ -196,6 +205,7 @@ _TABLE: tuple[CommandSpec, ...] = (
         "Ask the server to expand a mailing list (multi-line reply).",
         "RFC 821 §4.1.1; RFC 5321 §4.1.1.7", Arg.STRING, Origin.RFC821,
         ehlo_keyword="EXPN",
+        ends_pipeline=True,
         replies=_r(S=(250,), F=(550,), E=(500, 501, 502, 504, 421)),
         replies_5321=_r(S=(250, 252), E=(550, 500, 502, 504, 501, 421)),
         templates=("<list>",),
@@ -218,6 +228,7 @@ _TABLE: tuple[CommandSpec, ...] = (
         "Do nothing; the server replies 250 OK.",
         "RFC 821 §4.1.1; RFC 5321 §4.1.1.9", Arg.OPTIONAL_STRING, Origin.RFC821,
         minimum_821=True, minimum_5321=True,
+        ends_pipeline=True,
         replies=_r(S=(250,), E=(500, 421)),
         replies_5321=_r(S=(250,), E=_ANY_5321_E),
         help="Useful to check the connection is alive. RFC 5321 allows an argument, "
@@ -228,6 +239,7 @@ _TABLE: tuple[CommandSpec, ...] = (
         "Ask the server to reply 221 and close the channel.",
         "RFC 821 §4.1.1; RFC 5321 §4.1.1.10", Arg.NONE, Origin.RFC821,
         minimum_821=True, minimum_5321=True,
+        ends_pipeline=True,
         replies=_r(S=(221,), E=(500,)),
         replies_5321=_r(S=(221,), E=_ANY_5321_E),
         help="Ends the session. The server answers 221 before it closes the connection; "
@@ -238,6 +250,7 @@ _TABLE: tuple[CommandSpec, ...] = (
         "Swap roles: the server becomes the sender-SMTP.",
         "RFC 821 §4.1.1", Arg.NONE, Origin.RFC821,
         obsolete_5321=True, ehlo_keyword="TURN",
+        ends_pipeline=True,
         replies=_r(S=(250,), F=(502,), E=(500, 503)),
         help="After 250 the server sends the mail it holds for you. Deprecated by "
              "RFC 5321 (F.1): anyone could claim to be your host. ETRN replaced it.",
@@ -246,6 +259,7 @@ _TABLE: tuple[CommandSpec, ...] = (
         "STARTTLS", "STARTTLS CRLF",
         "Upgrade the connection to TLS (then EHLO again).",
         "RFC 3207", Arg.NONE, Origin.EXTENSION, ehlo_keyword="STARTTLS",
+        ends_pipeline=True,
         replies=_r(S=(220,), E=(454, 501, 500, 421)),
         replies_5321=_r(S=(220,), E=(454, 501) + _ANY_5321_E),
         help="After 220 both sides start a TLS handshake; the session returns to the "
@@ -255,6 +269,7 @@ _TABLE: tuple[CommandSpec, ...] = (
         "AUTH", "AUTH SP sasl-mech [SP initial-response] CRLF",
         "Authenticate with a SASL mechanism (PLAIN, LOGIN, ...).",
         "RFC 4954", Arg.AUTH, Origin.EXTENSION, ehlo_keyword="AUTH",
+        ends_pipeline=True,
         replies=_r(I=(334,), S=(235,), E=(432, 454, 500, 501, 503, 504, 530, 534, 535, 538, 421)),
         replies_5321=_r(I=(334,), S=(235,),
                         E=(432, 454, 500, 501, 503, 504, 530, 534, 535, 538, 421)),

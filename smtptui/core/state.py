@@ -380,10 +380,9 @@ def usual_in(state: State) -> tuple[str, ...]:
     return _USUAL[state]
 
 
-# RFC 2920 §3.1: these end a pipelined group (their result changes what comes next);
-# RFC 3207 and RFC 4954 say the same of STARTTLS and AUTH.
-_PIPELINE_LAST = frozenset({"EHLO", "HELO", "DATA", "VRFY", "EXPN", "TURN", "QUIT", "NOOP",
-                            "STARTTLS", "AUTH", GREETING})
+# RFC 2920 §3.1, RFC 3207, RFC 4954: these end a pipelined group (their result changes
+# what comes next); the command table says which.
+_PIPELINE_LAST = frozenset({*(v for v, s in COMMANDS.items() if s.ends_pipeline), GREETING})
 
 
 # --- out-of-sequence warnings: a requirement table ---------------------------------

@@ -123,3 +123,9 @@ def test_help_without_topic_lists_every_verb_once() -> None:
 def test_help_for_an_unknown_verb_is_empty() -> None:
     assert help_text("FROB") == ()
     assert help_text("") == ()
+
+
+def test_pipelining_group_enders_are_in_the_table() -> None:
+    # RFC 2920 §3.1, plus STARTTLS (RFC 3207 §4.2), AUTH (RFC 4954 §4) and HELO.
+    assert {v for v, s in COMMANDS.items() if s.ends_pipeline} == {
+        "EHLO", "DATA", "VRFY", "EXPN", "TURN", "QUIT", "NOOP", "STARTTLS", "AUTH", "HELO"}
