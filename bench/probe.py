@@ -229,13 +229,19 @@ def single_probe_bench(port: int, certs: Certs, runs: int) -> dict[str, dict[str
     }
     floors = {
         "python -c pass": [sys.executable, "-c", "pass"],
+        "python + stdlib the probe needs": [sys.executable, "-c",
+                                            ("import asyncio, ssl, socket, argparse, json, "
+                                            "dataclasses")],
         "python + probe imports": [sys.executable, "-c",
                                    ("import smtptui.cli, smtptui.commands.probe, "
                                    "smtptui.net.probe, asyncio")],
         "perl -e 1": ["perl", "-e", "1"],
     }
-    return {"plain": interleaved(plain, runs), "starttls": interleaved(tls, runs),
-            "floor": interleaved(floors, runs)}
+    # The floors run in the same interleaved loop as the plain probes: on a busy machine
+    # a floor measured minutes apart is not comparable.
+    both = interleaved({**plain, **floors}, runs)
+    return {"plain": {k: both[k] for k in plain}, "starttls": interleaved(tls, runs),
+            "floor": {k: both[k] for k in floors}}
 
 
 def many_probes_bench(n: int, listeners: int, concurrency: int, sample: int,
@@ -314,6 +320,10 @@ def main() -> int:
           + ", ".join(f"{k} {v * ms:.1f} ms" for k, v in single["floor"].items()))
     py_floor = single["floor"]["python -c pass"]
     pl_floor = single["floor"]["perl -e 1"]
+    stdlib = single["floor"]["python + stdlib the probe needs"]
+    print(f"   python + the stdlib an asyncio TLS client needs, before any smtptui code: "
+          f"{stdlib * ms:.1f} ms = {stdlib / single['plain']['swaks']:.2f} x swaks' whole "
+          f"plain probe")
     for client, floor in (("smtptui probe", py_floor), ("swaks", pl_floor),
                           ("python smtplib", py_floor)):
         print(f"   {client} above its interpreter floor: plain "

@@ -101,31 +101,14 @@ def _usage(message: str) -> int:
 
 
 def _parse_resolver(text: str) -> tuple[str, int]:
-    """``IP``, ``IP:PORT``, ``[v6]:PORT``; a literal address, so no DNS import is needed."""
-    import ipaddress
+    """``IP``, ``IP:PORT``, ``[v6]:PORT`` (the DNS helper's parser; importing it does not
+    import dnspython)."""
+    from smtptui.net.dns import parse_nameserver
 
-    host, port = text, 53
-    if text.startswith("["):
-        inner, _, rest = text[1:].partition("]")
-        host = inner
-        if rest:
-            if not rest.startswith(":"):
-                raise ValueError(f"--resolver {text!r}: expected ':PORT' after ']'")
-            port = _port(rest[1:], text)
-    elif text.count(":") == 1:
-        host, _, ptext = text.partition(":")
-        port = _port(ptext, text)
     try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        raise ValueError(f"--resolver {text!r}: {host!r} is not an IP address") from None
-    return host, port
-
-
-def _port(text: str, whole: str) -> int:
-    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= 65535:
-        raise ValueError(f"--resolver {whole!r}: {text!r} is not a port number (1-65535)")
-    return int(text)
+        return parse_nameserver(text)
+    except ValueError as exc:
+        raise ValueError(f"--resolver: {exc}") from None
 
 
 def options_from_args(args: argparse.Namespace) -> ProbeOptions:

@@ -424,7 +424,11 @@ class _Run:
                     f"TURN: the server answered {reply.code}, the script expects {step.code}: "
                     "the roles cannot follow the script; rest of the session skipped")
         elif verb == "EHLO" and reply.code == 250:
-            await self.auto_starttls(sent or "")
+            try:
+                await self.auto_starttls(sent or "")
+            except SMTPClientError as exc:
+                # This expectation was met and reported; the session ends here.
+                raise _SessionGone(str(exc)) from None
 
     async def auto_starttls(self, ehlo_line: str) -> None:
         """``--starttls auto|yes``: after the script's first EHLO, upgrade and repeat it."""

@@ -313,6 +313,19 @@ async def test_starttls_yes_fails_when_not_offered(smtpd):
     assert result.errors == ((f"127.0.0.1:{smtpd.port}: starttls: STARTTLS is not "
                              "advertised (--starttls yes)"),)
     assert result.not_run == 1
+    # The EHLO expectation was met: it is reported once, as met (not also as missed).
+    assert [(x.line, x.ok) for x in result.steps] == [(1, True), (3, True)]
+
+
+async def test_starttls_option_verification_failure_ends_the_session_cleanly(tls_smtpd):
+    server, _cafile = tls_smtpd  # no --cafile: the test CA is not trusted
+    s = parse("S: 220 x\nC: EHLO me\nS: 250 ok\nC: NOOP\nS: 250 ok\n")
+    result = await run_script(s, connector(server.port), starttls="yes")
+    assert not result.ok and result.not_run == 1
+    assert [(x.kind, x.ok) for x in result.steps] == [("greeting", True), ("command", True)]
+    (error,) = result.errors
+    assert error == (f"127.0.0.1:{server.port}: starttls: certificate verify failed: "
+                     "unable to get local issuer certificate")
 
 
 def _turn_peer(log: list[str]):
