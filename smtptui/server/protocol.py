@@ -18,7 +18,7 @@ from functools import partial
 from pathlib import Path as FsPath
 from typing import TYPE_CHECKING, Any
 
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, TLSSetupException
 
 from smtptui.core.commands import COMMANDS, lookup
 from smtptui.core.data import DotStuffer, DotUnstuffer
@@ -190,6 +190,10 @@ class TeachingSMTP(SMTP):
                 error, asyncio.IncompleteReadError) else f"connection lost ({type(error).__name__})")
             self.close_quietly()
             return f"421 {self.host.hostname} Service not available, closing transmission channel"
+        if isinstance(error, TLSSetupException):  # the client's handshake failed
+            cause = error.__cause__ or error
+            self.event(f"TLS handshake failed: {_describe(cause)}")
+            return "454 TLS not available due to temporary reason"
         self.event(f"internal error: {_describe(error)}")
         return "451 Requested action aborted: local error in processing"
 

@@ -363,3 +363,80 @@ async def test_bytes_that_are_not_utf8_and_non_ascii_names_never_break_a_reply(l
     c2, _ = await s2.connect()
     assert await c2.cmd("VRFY Green") == ["250 Jos\\xe9 Green <Green@SU-SCORE.ARPA>"]
     assert not [e.text for e in s.events + s2.events if "internal error" in e.text]
+
+
+# ----------------------------------------------------------------------------- fuzzing
+
+_VERBS = ["HELO", "EHLO", "MAIL FROM:", "RCPT TO:", "DATA", "RSET", "VRFY", "EXPN", "HELP",
+          "NOOP", "QUIT", "SEND FROM:", "SOML FROM:", "SAML FROM:", "STARTTLS", "AUTH",
+          "ETRN", "VERB", "BDAT", "X"]
+_ARGS = ["", " x.test", "<Green@SU-SCORE.ARPA>", "<>", "<@USC-ISI.ARPA:Jones@USC-ISI.ARPA>",
+         "<fred@SU-SCORE.ARPA>", "<moved@SU-SCORE.ARPA>", "<x@elsewhere.test>", " staff",
+         " Smith", " PLAIN", " LOGIN", " PLAIN =", "<a@b> SIZE=99999999999", "<a@b> BODY=X",
+         "<a@b> SMTPUTF8", "<\"q\\\"x\"@SU-SCORE.ARPA>", " \x00\x1b[2J", "<" + "a" * 600 + ">",
+         ".", "..", "\t", " é"]
+
+
+def test_random_command_sequences_never_break_the_server(tmp_path, tls_dir):
+    """Whatever a client types, every reply line is a well-formed SMTP reply, no event says
+    "internal error" and nothing reaches the loop's exception handler."""
+    import re
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from smtptui.server.app import start_server, stop_server
+    from smtptui.server.world import load_world
+    from tests.server.conftest import world_file
+
+    loaded = {p: load_world(world_file(tmp_path, world(p), f"{p}.toml"))
+              for p in ("modern", "rfc821", "sendmail-8.9")}
+    line = st.one_of(
+        st.builds(lambda v, a: (v + a).encode("utf-8", "surrogateescape"),
+                  st.sampled_from(_VERBS), st.sampled_from(_ARGS)),
+        st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"")),
+    )
+    reply_re = re.compile(r"^[2-5]\d\d([ -].*)?$")
+
+    async def session(persona: str, lines: list[bytes]) -> None:
+        loop = asyncio.get_running_loop()
+        seen: list[dict] = []
+        loop.set_exception_handler(lambda _l, ctx: seen.append(ctx))
+        events: list = []
+        server, port = await start_server(loaded[persona], "127.0.0.1", 0,
+                                          maildir=tmp_path / "m", on_event=events.append,
+                                          tls_dir=tls_dir, timeout=5)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"".join(x + b"\r\n" for x in lines) + b"\r\n.\r\nQUIT\r\n")
+        data = await asyncio.wait_for(reader.read(), 10)
+        writer.close()
+        await stop_server(server)
+        await asyncio.sleep(0.01)
+        text = data.decode("utf-8", "replace")
+        if "\r\n220 " in text and "STARTTLS" in text:  # TLS would start: bytes after are ours
+            text = text.split("\r\n220 ", 1)[0]
+        for got in text.split("\r\n")[:-1]:
+            assert reply_re.match(got), (got, lines)
+        assert not [e.text for e in events if "internal error" in e.text], lines
+        assert seen == [], [c.get("message") for c in seen]
+
+    @settings(max_examples=60, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.sampled_from(sorted(loaded)), st.lists(line, max_size=12))
+    def check(persona, lines):
+        asyncio.run(session(persona, lines))
+
+    check()
+
+
+async def test_a_failed_tls_handshake_is_one_clear_event(lab, loop_errors):
+    s = await lab(world("modern"))
+    c, _ = await s.connect()
+    await c.cmd("EHLO x.test")
+    assert await c.code("STARTTLS") == 220
+    await c.send_raw(b"this is not a TLS ClientHello\r\n" * 4)
+    await asyncio.wait_for(c.reader.read(), 5)  # the server hangs up
+    await _wait_disconnected(s, 1)
+    texts = [e.text for e in s.events]
+    assert any(t.startswith("TLS handshake failed: ") for t in texts), texts
+    assert not [t for t in texts if "internal error" in t], texts
