@@ -18,6 +18,7 @@ so a message of any size costs a few chunks of memory.
 from __future__ import annotations
 
 import itertools
+import re
 import ssl
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -408,8 +409,12 @@ class _Run:
         note = None
         if kind == "starttls" and reply.code == 220 and client.tls is not None:
             note = _tls_note(client)
+        got = _reply_lines(reply)
+        if step.answers in self.secret_lines:
+            secret = self.commands[step.answers].text
+            got = _without_secret(got, secret)  # servers echo what they did not understand
         self.emit(StepResult("command" if kind == "starttls" else kind, step.line, sent,
-                             step.text, _reply_lines(reply), ok, reply, note=note))
+                             step.text, got, ok, reply, note=note))
         verb = sent.split(" ", 1)[0].upper() if sent else ""
         if verb == "DATA":
             self.data_accepted = reply.code is not None and 300 <= reply.code < 400
@@ -518,6 +523,18 @@ def _masked(line: str) -> str:
     """How a secret line is shown: the core transcript's mask (``AUTH PLAIN <secret:
     initial response hidden>``, ``<secret: AUTH response hidden>``)."""
     return mask(Entry(Direction.CLIENT, 0.0, b"", line, secret=True))
+
+
+def _without_secret(text: str, line: str) -> str:
+    """``text`` with every word of the secret ``line`` that could identify it (the SASL
+    response, the initial response; not "AUTH" or the mechanism) hidden, in any case."""
+    words = line.split()
+    if words and words[0].upper() == "AUTH":
+        words = words[2:]
+    for word in words:
+        if len(word) >= 4:
+            text = re.sub(re.escape(word), "<secret>", text, flags=re.IGNORECASE)
+    return text
 
 
 def _tls_note(client: SMTPClient) -> str:
