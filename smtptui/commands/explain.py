@@ -40,6 +40,7 @@ _DIM = "\x1b[2m"
 _RESET = "\x1b[0m"
 
 _MAX_SHOWN = 12
+_MAX_ERRORS = 10  # unreadable replies reported one by one; the rest are counted
 _ENHANCED_ONLY = re.compile(r"^\d\.\d{1,3}\.\d{1,3}$")
 
 
@@ -94,12 +95,15 @@ def run(args: argparse.Namespace) -> int:
         replies = [stripped]
     status = 0
     shown = 0
+    unread = 0
     for number, reply in enumerate(replies, 1):
         where = f"reply {number}: " if len(replies) > 1 else ""
         try:
             e = explain(reply)
         except ValueError as exc:
-            print(f"explain: {where}{exc}", file=sys.stderr)
+            unread += 1
+            if unread <= _MAX_ERRORS:
+                print(f"explain: {where}{exc}", file=sys.stderr)
             status = 1
             continue
         if args.json:
@@ -114,6 +118,9 @@ def run(args: argparse.Namespace) -> int:
                   f"SMTP extensions define; read by its first digit it is "
                   f"{e.reply_class.label} (RFC 5321 §4.2.1)", file=sys.stderr)
             status = 1
+    if unread > _MAX_ERRORS:
+        print(f"explain: ... and {unread - _MAX_ERRORS} more lines that are not replies "
+              f"({unread} of {len(replies)} in all)", file=sys.stderr)
     return status
 
 

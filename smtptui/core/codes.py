@@ -516,8 +516,16 @@ class Explanation:
         }
 
 
+def _shown(text: str, limit: int = 20) -> str:
+    """Text as an error message may quote it: control characters escaped, cut short."""
+    out = "".join(c if c.isprintable() else
+                  (f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF else
+                   repr(c)[1:-1]) for c in text[:limit])
+    return out + ("..." if len(text) > limit else "")
+
+
 def _not_a_code(token: str) -> ValueError:
-    return ValueError(f"'{token}' is not a reply code (three digits, first 2-5)")
+    return ValueError(f"'{_shown(token)}' is not a reply code (three digits, first 2-5)")
 
 
 _LINE_START = re.compile(r"^[0-9]{3}(?![0-9])")
@@ -533,7 +541,7 @@ def explain(reply: Reply | int | str) -> Explanation:
     if isinstance(reply, Reply):
         given = reply
         if reply.code is None:
-            head = reply.lines[0][:3] if reply.lines else ""
+            head = reply.lines[0].split(" ", 1)[0] if reply.lines else ""
             raise _not_a_code(head)
         code = reply.code
     elif isinstance(reply, bool):

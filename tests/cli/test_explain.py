@@ -168,3 +168,17 @@ def test_headless_imports() -> None:
 def test_greeting_code_says_so() -> None:
     p = run("554 No SMTP service here")
     assert p.returncode == 0 and "replies to the connection greeting, EHLO DATA" in p.stdout
+
+
+def test_garbage_on_stdin_is_quoted_safely_and_errors_are_capped() -> None:
+    junk = b"".join(b"\x00\x1b[31m\xff junk %d\r\n" % i for i in range(40))
+    p = subprocess.run(
+        [sys.executable, "-m", "smtptui", "explain", "-"], check=False, capture_output=True,
+        input=junk, timeout=60, env={**os.environ, "NO_COLOR": "1"})
+    assert p.returncode == 1 and p.stdout == b""
+    errors = p.stderr.decode().splitlines()
+    assert len(errors) == 11
+    assert errors[0] == ("explain: reply 1: '\\x00\\x1b[31m\ufffd' is not a reply code "
+                         "(three digits, first 2-5)")
+    assert "\x1b" not in p.stderr.decode() and "\x00" not in p.stderr.decode()
+    assert errors[-1] == "explain: ... and 30 more lines that are not replies (40 of 40 in all)"
