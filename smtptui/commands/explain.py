@@ -151,6 +151,14 @@ def _enhanced_dict(info: EnhancedInfo) -> dict[str, object]:
     }
 
 
+def _printable(text: str) -> str:
+    """Reply text as it may reach a terminal: control characters escaped, so a hostile
+    server cannot send terminal escape sequences through ``explain``."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c == "\t" else repr(c)[1:-1] for c in text)
+
+
 def _row(label: str, value: str, paint: _Painter) -> str:
     lines = value.split("\n")
     head = f"  {paint(f'{label:<11}', _DIM)}{lines[0]}\n"
@@ -173,7 +181,8 @@ def render(e: Explanation, paint: _Painter | None = None) -> str:
     if e.reply is not None:
         shown = e.reply.lines[:_MAX_SHOWN]
         header = "\n".join(
-            paint(str(e.code), style) + ("-" if i < len(e.reply.lines) - 1 else " ") + line
+            paint(str(e.code), style) + ("-" if i < len(e.reply.lines) - 1 else " ")
+            + _printable(line)
             for i, line in enumerate(shown)
         )
         if len(e.reply.lines) > _MAX_SHOWN:

@@ -182,3 +182,14 @@ def test_garbage_on_stdin_is_quoted_safely_and_errors_are_capped() -> None:
                          "(three digits, first 2-5)")
     assert "\x1b" not in p.stderr.decode() and "\x00" not in p.stderr.decode()
     assert errors[-1] == "explain: ... and 30 more lines that are not replies (40 of 40 in all)"
+
+
+def test_terminal_escapes_in_a_reply_are_shown_not_obeyed() -> None:
+    p = subprocess.run(
+        [sys.executable, "-m", "smtptui", "explain", "-"], check=False, capture_output=True,
+        input=b"250-a\x1b]0;owned\x07\r\n250 ok\r\n", timeout=60,
+        env={**os.environ, "NO_COLOR": "1"})
+    assert p.returncode == 0
+    out = p.stdout.decode()
+    assert out.splitlines()[0] == "250-a\\x1b]0;owned\\x07"
+    assert "\x1b" not in out and "\x07" not in out
