@@ -14,12 +14,14 @@ import json
 import sys
 import unicodedata
 from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from smtptui.commands._style import use_colour
 from smtptui.core.diagnostics import Diagnostic
-from smtptui.core.ehlo import Capabilities, parse_ehlo
 from smtptui.core.grammar import Dialect, check
-from smtptui.core.replies import Reply
+
+if TYPE_CHECKING:  # the EHLO model is imported only when --ehlo-capabilities is given
+    from smtptui.core.ehlo import Capabilities
 
 _RED = "\x1b[1;31m"
 _YELLOW = "\x1b[1;33m"
@@ -57,6 +59,9 @@ def capabilities_from_option(spec: str) -> Capabilities:
     Each comma-separated item is one EHLO line without its "250-" (``SIZE 1000``,
     ``AUTH PLAIN LOGIN``), so it is parsed exactly as a server's reply would be.
     """
+    from smtptui.core.ehlo import parse_ehlo
+    from smtptui.core.replies import Reply
+
     items = [item.strip() for item in spec.split(",") if item.strip()]
     lines = ["smtptui-cli", *items]
     text = "\n".join(f"250{' ' if k == len(lines) - 1 else '-'}{line}"
