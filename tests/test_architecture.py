@@ -53,13 +53,18 @@ print(json.dumps({{"code": code, "heavy": heavy, "dns": "dns" in sys.modules}}))
         ["check", "--json", "MAIL FROM:<broken"],
         ["explain", "550 5.1.1 User unknown"],
         ["explain", "354"],
+        ["check", "--json", "-"],
+        ["explain", "-"],
     ],
     ids=lambda a: " ".join(a),
 )
 def test_headless_commands_import_no_ui_toolkit(argv: list[str]) -> None:
     code = _PROBE.format(argv=argv, heavy=set(HEAVY))
+    stdin = "EHLO a.example\nMAIL FROM:<a@b.example>\n" if argv[0] == "check" else (
+        "220 mx ESMTP\r\n250-mx\r\n250 SIZE 10\r\n")
     proc = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        check=False, input=stdin,
     )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout.strip().splitlines()[-1])
