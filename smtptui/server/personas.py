@@ -13,9 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-RFC821_VERBS = ("HELO", "MAIL", "RCPT", "DATA", "SEND", "SOML", "SAML", "RSET", "VRFY",
-                "EXPN", "HELP", "NOOP", "QUIT", "TURN")
-MINIMUM_VERBS = ("HELO", "MAIL", "RCPT", "DATA", "RSET", "NOOP", "QUIT")
+from smtptui.core.commands import COMMANDS, RFC821_VERBS
+
+# RFC 821 §4.5.1: the minimum implementation.
+MINIMUM_VERBS = tuple(v for v in RFC821_VERBS if COMMANDS[v].minimum_821)
 
 # Enhanced status codes (RFC 3463) per reply key, used when ENHANCEDSTATUSCODES is on.
 ENHANCED: Mapping[str, str] = MappingProxyType({

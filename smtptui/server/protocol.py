@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, TLSSetupException
 
-from smtptui.core.commands import COMMANDS, lookup
+from smtptui.core.commands import COMMANDS, help_text, lookup
 from smtptui.core.data import DotStuffer, DotUnstuffer
 from smtptui.server import delivery
 from smtptui.server.delivery import Kind, Target
@@ -389,8 +389,9 @@ class TeachingSMTP(SMTP):
                                 and spec.verb not in ("EHLO", "STARTTLS", "AUTH")):
                 await self.reply("help_unknown", topic=arg.strip()[:10])
                 return
-            lines = [f"{spec.verb}: {spec.syntax}", spec.summary]
-            lines += _wrap(spec.help, 70) if spec.help else []
+            # The table's own HELP text; reply text is 7-bit (RFC 5321 §4.2), so no "§".
+            lines = [part for line in help_text(spec.verb)
+                     for part in _wrap(line.replace("§", "section "), 70)]
             lines.append(self.fmt("help_topic_last")[4:])
             await self.push_lines(214, lines)
             return
@@ -573,6 +574,17 @@ class TeachingSMTP(SMTP):
                 return "bad_param", {}
         return None
 
+    async def _refuse_params(self, verb: str, params: list[str]) -> bool:
+        """Answer ESMTP parameters MAIL/RCPT may not have; True when refused."""
+        if not self.session.extended_smtp:
+            await self.push("501 Syntax error: parameters need EHLO")
+            return True
+        bad = self._params(verb, params)
+        if bad is not None:
+            await self.reply(bad[0], **bad[1])
+            return True
+        return False
+
     async def _mail(self, verb: Kind, arg: str | None) -> None:
         if not self.implemented(verb):
             await self.not_implemented(verb)
@@ -591,19 +603,13 @@ class TeachingSMTP(SMTP):
         if path is None:
             await self.push(f"501 Syntax: {verb} FROM:<reverse-path> ({pathtext!r} is not a path)")
             return
-        if params:
-            if not self.session.extended_smtp:
-                await self.push("501 Syntax error: parameters need EHLO")
+        if params and await self._refuse_params("MAIL", params):
+            return
+        for p in params:
+            name, _, value = p.partition("=")
+            if name.upper() == "SIZE" and int(value) > self.host.size_limit:
+                await self.reply("size_declared")
                 return
-            bad = self._params("MAIL", params)
-            if bad is not None:
-                await self.reply(bad[0], **bad[1])
-                return
-            for p in params:
-                name, _, value = p.partition("=")
-                if name.upper() == "SIZE" and int(value) > self.host.size_limit:
-                    await self.reply("size_declared")
-                    return
         self.txn.kind = verb
         self.txn.sender = path
         self.txn.mail_from = str(path)
@@ -656,14 +662,8 @@ class TeachingSMTP(SMTP):
         if path is None:
             await self.push(f"501 Syntax: RCPT TO:<forward-path> ({pathtext!r} is not a path)")
             return
-        if params:
-            if not self.session.extended_smtp:
-                await self.push("501 Syntax error: parameters need EHLO")
-                return
-            bad = self._params("RCPT", params)
-            if bad is not None:
-                await self.reply(bad[0], **bad[1])
-                return
+        if params and await self._refuse_params("RCPT", params):
+            return
         if len(self.txn.recipients) >= self.host.max_recipients:
             text = self.fmt("too_many")
             text = str(self.persona.too_many_code) + text[3:]

@@ -235,7 +235,10 @@ async def test_help(lab):
     assert help_[0].startswith("214-") and help_[-1].startswith("214 ")
     assert "TURN" in " ".join(help_)
     topic = await c.cmd("HELP rcpt")
-    assert topic[0] == "214-RCPT: RCPT <SP> TO:<forward-path> <CRLF>"
+    assert topic[0] == "214-RCPT: Add one recipient (forward-path) to the transaction."
+    assert "214-Syntax: RCPT <SP> TO:<forward-path> <CRLF>" in topic
+    assert "214-Defined in: RFC 821 section 4.1.1; RFC 5321 section 4.1.1.3" in topic
+    assert topic[-1] == "214 End of HELP info"
     assert await c.cmd("HELP FROB") == ['504 HELP topic "FROB" unknown']
 
 
