@@ -95,9 +95,11 @@ from __future__ import annotations
 import enum
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
+
+from smtptui.core.commands import COMMANDS
 
 __all__ = [
     "Command",
@@ -334,9 +336,7 @@ _DIRECTIVES = ("include", "session", "match")
 
 # RFC 2920 §3.1 (+ RFC 3207 STARTTLS, RFC 4954 AUTH, and HELO before PIPELINING is
 # known): these may only be the last command of a group.
-_LAST_IN_GROUP = frozenset(
-    {"HELO", "EHLO", "DATA", "VRFY", "EXPN", "TURN", "QUIT", "NOOP", "STARTTLS", "AUTH"}
-)
+_LAST_IN_GROUP = frozenset(v for v, spec in COMMANDS.items() if spec.ends_pipeline)
 # The connection changes under these: they must be alone in their group.
 _ALONE = frozenset({"STARTTLS", "TURN"})
 
@@ -613,7 +613,14 @@ class _Parser:
                 f"expected a reply '{self.remote}: NNN text' (a three-digit code), got "
                 f"{_short(body)!r}",
             )
-        code, sep = m.group(1), m.group(2)
+        lines = self.reply_line(n, body, m.group(1), m.group(2), self.start_reply)
+        if lines is not None:
+            self.finish_reply(lines)
+
+    def reply_line(self, n: int, body: str, code: str, sep: str,
+                   start: Callable[[int, str], None]) -> tuple[str, ...] | None:
+        """Add one line of a reply (``start`` opens a new one); the whole reply once its
+        last line is in, else None. A multi-line reply keeps one code (RFC 821 §4.2)."""
         if self.reply_lines:
             if code != self.reply_sep_code:
                 raise self.fail(
@@ -622,11 +629,15 @@ class _Parser:
                     f"{self.reply_sep_code} continues with {code}",
                 )
         else:
-            self.start_reply(n, code)
+            start(n, code)
+            self.reply_start = n
+            self.reply_sep_code = code
         self.reply_lines.append(body.rstrip())
         if sep == "-":
-            return
-        self.finish_reply()
+            return None
+        lines = tuple(self.reply_lines)
+        self.reply_lines = []
+        return lines
 
     def start_reply(self, n: int, code: str) -> None:
         if self.session == "greeting" or self.pending:
@@ -643,13 +654,9 @@ class _Parser:
                 f"reply with no command waiting for it (every command so far has its reply); "
                 f"write the command as '{self.local}: ...' before it",
             )
-        self.reply_start = n
-        self.reply_sep_code = code
 
-    def finish_reply(self) -> None:
-        lines = tuple(self.reply_lines)
+    def finish_reply(self, lines: tuple[str, ...]) -> None:
         code = self.reply_sep_code
-        self.reply_lines = []
         if self.session == "greeting":
             self.steps.append(Expect(self.reply_start, lines, code, self.match, None))
             self.session = "open"
@@ -689,28 +696,10 @@ class _Parser:
                 f"after TURN our lines are replies: expected '{self.local}: NNN text' "
                 f"(a three-digit code), got {_short(body)!r}",
             )
-        code, sep = m.group(1), m.group(2)
-        if self.reply_lines:
-            if code != self.reply_sep_code:
-                raise self.fail(
-                    n,
-                    f"the multi-line reply started on line {self.reply_start} with code "
-                    f"{self.reply_sep_code} continues with {code}",
-                )
-        else:
-            if not self.greeting_due and not self.pending:
-                raise self.fail(
-                    n,
-                    "reply with no command from the remote waiting for it; after TURN the "
-                    f"remote's commands are written '{self.remote}: ...'",
-                )
-            self.reply_start = n
-            self.reply_sep_code = code
-        self.reply_lines.append(body.rstrip())
-        if sep == "-":
+        code = m.group(1)
+        lines = self.reply_line(n, body, code, m.group(2), self.start_our_reply)
+        if lines is None:
             return
-        lines = tuple(self.reply_lines)
-        self.reply_lines = []
         if self.greeting_due:
             self.greeting_due = False
             self.steps.append(SendReply(self.reply_start, lines, None))
@@ -730,6 +719,14 @@ class _Parser:
             self.turned = False
             self.session = "closed"
             self.quit_line = p.line
+
+    def start_our_reply(self, n: int, code: str) -> None:
+        if not self.greeting_due and not self.pending:
+            raise self.fail(
+                n,
+                "reply with no command from the remote waiting for it; after TURN the "
+                f"remote's commands are written '{self.remote}: ...'",
+            )
 
     def remote_line(self, n: int, body: str) -> None:
         if self.reply_lines:
