@@ -648,12 +648,9 @@ class SMTPClient:
 
     async def close(self) -> None:
         """Close the connection (idempotent, never raises, bounded in time)."""
-        writer = self._writer
+        writer = self._detach()
         if writer is None:
             return
-        self._writer = None
-        self._reader = None
-        self._eof = True
         try:
             writer.close()
             async with asyncio.timeout(CLOSE_TIMEOUT):
@@ -664,14 +661,20 @@ class SMTPClient:
 
     def _abort(self, why: str) -> None:
         """Drop the connection at once (synchronous: usable while being cancelled)."""
-        writer = self._writer
+        writer = self._detach()
         if writer is None:
             return
-        self._writer = None
-        self._reader = None
-        self._eof = True
         writer.transport.abort()
         self._note(why)
+
+    def _detach(self) -> asyncio.StreamWriter | None:
+        """Forget the connection; its writer, to be closed by the caller (None: gone already)."""
+        writer = self._writer
+        if writer is not None:
+            self._writer = None
+            self._reader = None
+            self._eof = True
+        return writer
 
     async def __aenter__(self) -> Self:
         return self
