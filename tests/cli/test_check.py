@@ -12,6 +12,7 @@ import pytest
 
 from smtptui.commands.check import capabilities_from_option, echo_line, render
 from smtptui.core.grammar import check
+from tests.helpers.tty import read_until_closed
 
 
 def smtptui(*args: str, stdin: bytes | None = None,
@@ -200,18 +201,10 @@ def _run_on_tty(args: list[str], env: dict[str, str]) -> str:
     with subprocess.Popen([sys.executable, "-m", "smtptui", "check", *args],
                           stdout=slave, stderr=slave, env=full_env) as proc:
         os.close(slave)
-        chunks = []
-        while True:
-            try:
-                data = os.read(master, 4096)
-            except OSError:
-                break
-            if not data:
-                break
-            chunks.append(data)
+        out = read_until_closed(master)
         proc.wait(timeout=60)
     os.close(master)
-    return b"".join(chunks).decode()
+    return out.decode()
 
 
 def test_colour_on_a_terminal_unless_no_color() -> None:

@@ -9,6 +9,8 @@ import sys
 
 import pytest
 
+from tests.helpers.tty import read_until_closed
+
 
 def run(*args: str, stdin: str | None = None, env: dict[str, str] | None = None
         ) -> subprocess.CompletedProcess[str]:
@@ -140,17 +142,9 @@ def test_colour_only_on_a_tty() -> None:
             os.environ.pop("NO_COLOR", None)
             os.environ.update(env)
             os.execv(sys.executable, [sys.executable, "-c", code])
-        chunks = []
-        while True:
-            try:
-                data = os.read(fd, 4096)
-            except OSError:
-                break
-            if not data:
-                break
-            chunks.append(data)
+        out = read_until_closed(fd)
         os.waitpid(pid, 0)
-        return b"".join(chunks)
+        return out
 
     assert b"\x1b[1;31m550\x1b[0m" in via_pty({"TERM": "xterm"})
     assert b"\x1b[" not in via_pty({"TERM": "xterm", "NO_COLOR": "1"})

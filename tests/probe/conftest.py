@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import importlib.util
 import os
@@ -20,8 +19,7 @@ import socket
 import ssl
 import sys
 import tempfile
-import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +28,8 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Sink
 from aiosmtpd.smtp import AuthResult
+
+from tests.helpers.rawserver import Handler, RawServer, raw_servers
 
 from .postfix import PostfixError, PostfixInstance, free_port, unavailable_reason
 
@@ -158,72 +158,9 @@ def server_factory() -> Iterator[Callable[..., Server]]:
 
 # --------------------------------------------------------------------------- raw server
 
-Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
-
-
-class RawServer:
-    """A bare TCP server on 127.0.0.1 in its own thread, speaking whatever ``handler`` says."""
-
-    def __init__(self, handler: Handler) -> None:
-        self._handler = handler
-        self._loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self.port = 0
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-
-        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            try:
-                await self._handler(reader, writer)
-            except (ConnectionError, asyncio.IncompleteReadError):
-                pass
-            finally:
-                writer.close()
-
-        async def main() -> None:
-            server = await asyncio.start_server(serve, "127.0.0.1", 0)
-            self.port = server.sockets[0].getsockname()[1]
-            self._server = server
-            self._ready.set()
-
-        self._loop.run_until_complete(main())
-        self._loop.run_forever()
-
-    def start(self) -> RawServer:
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise RuntimeError("raw test server did not start")
-        return self
-
-    def stop(self) -> None:
-        def shutdown() -> None:
-            self._server.close()
-            for task in asyncio.all_tasks(self._loop):
-                task.cancel()
-            self._loop.call_later(0.05, self._loop.stop)
-
-        self._loop.call_soon_threadsafe(shutdown)
-        self._thread.join(5)
-
-    @property
-    def target(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-
 @pytest.fixture
 def raw_server() -> Iterator[Callable[[Handler], RawServer]]:
-    servers: list[RawServer] = []
-
-    def make(handler: Handler) -> RawServer:
-        s = RawServer(handler).start()
-        servers.append(s)
-        return s
-
-    yield make
-    for s in servers:
-        s.stop()
+    yield from raw_servers()
 
 
 # ------------------------------------------------------------------------------ postfix

@@ -7,7 +7,6 @@ import asyncio
 import json
 import os
 import pty
-import select
 import subprocess
 import sys
 from collections.abc import Callable
@@ -15,8 +14,10 @@ from collections.abc import Callable
 import pytest
 
 from smtptui.cli import main
+from tests.helpers.rawserver import RawServer, hang_up, scripted, silent
+from tests.helpers.tty import read_until_closed
 
-from .conftest import ROOT, RawServer, Server, TLSFiles
+from .conftest import ROOT, Server, TLSFiles
 from .postfix import free_port
 
 JSON_KEYS = {"target", "host", "address", "port", "mx_preference", "ok", "error", "banner",
@@ -235,66 +236,35 @@ async def _garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -
     await asyncio.sleep(0.5)
 
 
-async def _silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    await asyncio.sleep(30)
-
-
-async def _hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    return
-
-
 async def _no_service(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     writer.write(b"554 5.3.2 no service for you\r\n")
     await writer.drain()
     await reader.readline()
 
 
-async def _old_server(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """An RFC 821 server: EHLO is an unknown command, HELO works."""
-    writer.write(b"220 old.example Simple Mail Transfer Service Ready\r\n")
-    while line := await reader.readline():
-        verb = line.split()[0].upper() if line.split() else b""
-        if verb == b"EHLO":
-            writer.write(b"500 Syntax error, command unrecognized\r\n")
-        elif verb == b"HELO":
-            writer.write(b"250 old.example\r\n")
-        elif verb == b"QUIT":
-            writer.write(b"221 old.example Service closing transmission channel\r\n")
-            await writer.drain()
-            return
-        else:
-            writer.write(b"502 Command not implemented\r\n")
-        await writer.drain()
+# An RFC 821 server: EHLO is an unknown command, HELO works.
+_old_server = scripted(
+    b"220 old.example Simple Mail Transfer Service Ready\r\n",
+    {b"EHLO": b"500 Syntax error, command unrecognized\r\n",
+     b"HELO": b"250 old.example\r\n",
+     b"QUIT": b"221 old.example Service closing transmission channel\r\n"},
+    default=b"502 Command not implemented\r\n",
+)
 
+# Escape sequences in the banner and in an EHLO keyword line.
+_evil_banner = scripted(
+    b"220 evil.example \x1b]0;pwned\x07 ESMTP \x1b[2J\x1b[31mred\r\n",
+    {b"EHLO": b"250-evil.example\r\n250-X\x1b[5mBLINK\r\n250 8BITMIME\r\n",
+     b"QUIT": b"221 bye\r\n"},
+)
 
-async def _evil_banner(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """Escape sequences in the banner and in an EHLO keyword line."""
-    writer.write(b"220 evil.example \x1b]0;pwned\x07 ESMTP \x1b[2J\x1b[31mred\r\n")
-    while line := await reader.readline():
-        verb = line.split()[0].upper() if line.split() else b""
-        if verb == b"EHLO":
-            writer.write(b"250-evil.example\r\n250-X\x1b[5mBLINK\r\n250 8BITMIME\r\n")
-        elif verb == b"QUIT":
-            writer.write(b"221 bye\r\n")
-            await writer.drain()
-            return
-        await writer.drain()
-
-
-async def _tls_refused(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """Advertises STARTTLS, then refuses it (RFC 3207 §4: 454 TLS not available)."""
-    writer.write(b"220 notls.example ESMTP\r\n")
-    while line := await reader.readline():
-        verb = line.split()[0].upper() if line.split() else b""
-        if verb == b"EHLO":
-            writer.write(b"250-notls.example\r\n250 STARTTLS\r\n")
-        elif verb == b"STARTTLS":
-            writer.write(b"454 4.7.0 TLS not available due to temporary reason\r\n")
-        elif verb == b"QUIT":
-            writer.write(b"221 bye\r\n")
-            await writer.drain()
-            return
-        await writer.drain()
+# Advertises STARTTLS, then refuses it (RFC 3207 §4: 454 TLS not available).
+_tls_refused = scripted(
+    b"220 notls.example ESMTP\r\n",
+    {b"EHLO": b"250-notls.example\r\n250 STARTTLS\r\n",
+     b"STARTTLS": b"454 4.7.0 TLS not available due to temporary reason\r\n",
+     b"QUIT": b"221 bye\r\n"},
+)
 
 
 async def _slow_greeting(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -324,7 +294,7 @@ def test_garbage_instead_of_greeting(capsys, raw_server) -> None:
 
 
 def test_silent_server_times_out(capsys, raw_server) -> None:
-    s: RawServer = raw_server(_silent)
+    s: RawServer = raw_server(silent)
     code, out, err = probe(capsys, "--timeout", "0.5", s.target)
     assert code == 1
     line = assert_one_failure_line(out, err, s.target, "greeting")
@@ -332,7 +302,7 @@ def test_silent_server_times_out(capsys, raw_server) -> None:
 
 
 def test_server_hangs_up_at_once(capsys, raw_server) -> None:
-    s: RawServer = raw_server(_hang_up)
+    s: RawServer = raw_server(hang_up)
     code, out, err = probe(capsys, "--timeout", "5", s.target)
     assert code == 1
     assert_one_failure_line(out, err, s.target, "greeting")
@@ -413,24 +383,13 @@ def _run_on_tty(argv: list[str], env: dict[str, str]) -> str:
                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env,
                             cwd=ROOT)
     os.close(slave)
-    chunks = []
     try:
-        while True:
-            ready, _, _ = select.select([master], [], [], 30)
-            if not ready:
-                break
-            try:
-                data = os.read(master, 65536)
-            except OSError:  # EIO once the child closed the terminal
-                break
-            if not data:
-                break
-            chunks.append(data)
+        out = read_until_closed(master)
     finally:
         os.close(master)
         proc.wait(30)
         proc.stderr.close()
-    return b"".join(chunks).decode("utf-8", "replace")
+    return out.decode("utf-8", "replace")
 
 
 def test_colour_on_a_terminal_and_no_color(plain_server: Server) -> None:

@@ -12,21 +12,14 @@ from collections.abc import Callable
 import pytest
 
 from smtptui.cli import main
+from tests.helpers.rawserver import RawServer, hang_up, silent
 
-from .conftest import RawServer, Server
+from .conftest import Server
 from .postfix import free_port
 
 JSON_KEYS = {"target", "host", "address", "port", "mx_preference", "ok", "error", "banner",
              "ehlo", "tls", "ehlo_after_tls", "ptr", "timings_ms"}
 TIMING_KEYS = {"connect", "banner", "ehlo", "starttls", "total"}
-
-
-async def _silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    await asyncio.sleep(30)
-
-
-async def _hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    return
 
 
 async def _garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -119,7 +112,7 @@ def test_null_mx(capsys, dnsmasq) -> None:
 
 
 def test_timeout(capsys, raw_server: Callable[..., RawServer]) -> None:
-    server = raw_server(_silent)
+    server = raw_server(silent)
     line, (r,) = run_both(capsys, "--timeout", "0.5", server.target)
     assert line == (f"FAIL {server.target}: greeting: timed out after 0.5 s waiting for "
                     "the server")
@@ -127,7 +120,7 @@ def test_timeout(capsys, raw_server: Callable[..., RawServer]) -> None:
 
 
 def test_server_closes_at_once(capsys, raw_server: Callable[..., RawServer]) -> None:
-    server = raw_server(_hang_up)
+    server = raw_server(hang_up)
     line, _ = run_both(capsys, server.target)
     assert line == f"FAIL {server.target}: greeting: server closed the connection"
 

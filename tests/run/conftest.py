@@ -9,16 +9,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
-import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 import trustme
 from aiosmtpd.controller import Controller
+
+from tests.helpers.rawserver import Handler, RawServer, raw_servers
 
 SCRIPTS = Path(__file__).resolve().parent / "scripts"
 
@@ -101,70 +101,6 @@ def tls_smtpd(tmp_path_factory) -> Iterator[tuple[Smtpd, Path]]:
     c.stop()
 
 
-Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
-
-
-class RawServer:
-    """A bare TCP server on 127.0.0.1 in its own thread, speaking whatever ``handler`` says.
-    ``log`` collects what the handler chooses to record (lines it read)."""
-
-    def __init__(self, handler: Handler) -> None:
-        self._handler = handler
-        self._loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self.port = 0
-        self.log: list[str] = []
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-
-        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            try:
-                await self._handler(reader, writer)
-            except (ConnectionError, asyncio.IncompleteReadError):
-                pass
-            finally:
-                writer.close()
-
-        async def main() -> None:
-            self._server = await asyncio.start_server(serve, "127.0.0.1", 0)
-            self.port = self._server.sockets[0].getsockname()[1]
-            self._ready.set()
-
-        self._loop.run_until_complete(main())
-        self._loop.run_forever()
-
-    def start(self) -> RawServer:
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise RuntimeError("raw test server did not start")
-        return self
-
-    def stop(self) -> None:
-        def shutdown() -> None:
-            self._server.close()
-            for task in asyncio.all_tasks(self._loop):
-                task.cancel()
-            self._loop.call_later(0.05, self._loop.stop)
-
-        self._loop.call_soon_threadsafe(shutdown)
-        self._thread.join(5)
-
-    @property
-    def target(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-
 @pytest.fixture
 def raw_server() -> Iterator[Callable[[Handler], RawServer]]:
-    started: list[RawServer] = []
-
-    def make(handler: Handler) -> RawServer:
-        server = RawServer(handler).start()
-        started.append(server)
-        return server
-
-    yield make
-    for server in started:
-        server.stop()
+    yield from raw_servers()
