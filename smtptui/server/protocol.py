@@ -282,33 +282,31 @@ class TeachingSMTP(SMTP):
 
     # ------------------------------------------------------------------ HELO / EHLO
 
-    async def smtp_HELO(self, arg: str | None) -> None:
+    async def _hello(self, verb: str, arg: str | None, *, extended: bool) -> bool:
+        """What HELO and EHLO share: check, reset the transaction, note the client's
+        name. False when the command was refused (the reply is sent)."""
         if not arg:
-            await self.push("501 Syntax: HELO hostname")
-            return
+            await self.push(f"501 Syntax: {verb} hostname")
+            return False
         if self.persona.duplicate_helo_refused and self.session.host_name:
             await self.reply("helo_again")
-            return
+            return False
         self._set_rset_state()
-        self.session.extended_smtp = False
+        self.session.extended_smtp = extended
         self.session.host_name = arg.split()[0]
-        self.event(f"HELO {self.session.host_name}")
-        await self.reply("helo")
+        self.event(f"{verb} {self.session.host_name}")
+        return True
+
+    async def smtp_HELO(self, arg: str | None) -> None:
+        if await self._hello("HELO", arg, extended=False):
+            await self.reply("helo")
 
     async def smtp_EHLO(self, arg: str | None) -> None:
         if not self.persona.esmtp and self.host.extensions is None:
             await self._unknown_verb("EHLO", arg)
             return
-        if not arg:
-            await self.push("501 Syntax: EHLO hostname")
+        if not await self._hello("EHLO", arg, extended=True):
             return
-        if self.persona.duplicate_helo_refused and self.session.host_name:
-            await self.reply("helo_again")
-            return
-        self._set_rset_state()
-        self.session.extended_smtp = True
-        self.session.host_name = arg.split()[0]
-        self.event(f"EHLO {self.session.host_name}")
         lines = [self.fmt("ehlo_first")[4:]]
         for kw in self.exts:
             word = kw.split(" ", 1)[0]
@@ -390,8 +388,8 @@ class TeachingSMTP(SMTP):
                 await self.reply("help_unknown", topic=arg.strip()[:10])
                 return
             # The table's own HELP text; reply text is 7-bit (RFC 5321 §4.2), so no "§".
-            lines = [part for line in help_text(spec.verb)
-                     for part in _wrap(line.replace("§", "section "), 70)]
+            *head, paragraph = help_text(spec.verb)
+            lines = [line.replace("§", "section ") for line in [*head, *_wrap(paragraph, 70)]]
             lines.append(self.fmt("help_topic_last")[4:])
             await self.push_lines(214, lines)
             return
