@@ -35,6 +35,10 @@ CHUNK = 1 << 16
 COMMAND_LIMIT = 510  # octets before the CRLF: 512 with it (RFC 821 §4.5.3, RFC 5321 §4.5.3.1.4)
 PARAMS_EXTRA = 512   # room for ESMTP parameters on MAIL/RCPT (RFC 1869 §4.1.2)
 TEXT_LINE_LIMIT = 1000  # octets, CRLF included (RFC 821 §4.5.3, RFC 5321 §4.5.3.1.6)
+# A message over the size limit is read to its end and discarded (RFC 5321 §4.5.3.1.10
+# wants the 552 after the data), but only for so long: a client still sending this much
+# past the limit gets its 552 now and the connection is closed.
+DISCARD_ALLOWANCE = 16 << 20  # octets past the limit (or the limit itself, if larger)
 MAX_BAD_COMMANDS = 50  # a learner mistypes; a flood of garbage is cut off
 _NO_ENHANCED = {"greeting", "helo", "ehlo_first", "too_busy", "data_start"}
 _VERB_KEYWORDS = {"VERB": "verb", "ONEX": "onex", "XUSR": "xusr"}
@@ -716,6 +720,12 @@ class TeachingSMTP(SMTP):
                     size += len(data)
                     if size > limit:
                         too_big = True
+                        if size > limit + max(limit, DISCARD_ALLOWANCE):
+                            self.event(f"message refused: more than {limit} octets and still "
+                                       "sending; connection closed")
+                            await self.reply("size_exceeded")
+                            self.close_quietly()
+                            return
                     if not too_big:
                         out.write(data)
             if unstuffer.trailing:  # pipelined commands after the end of data

@@ -217,6 +217,25 @@ async def test_a_message_over_the_size_limit_gets_552_after_the_data(lab, loop_e
     assert await c.code("NOOP") == 250
 
 
+async def test_a_client_streaming_far_past_the_size_limit_is_cut_off(lab, loop_errors):
+    """Past the limit the data is discarded, and not forever: 16 MiB on, 552 and close."""
+    s = await lab(world("rfc821", "\nsize_limit = 5000"))
+    c, _ = await s.connect()
+    await c.cmd("HELO x.test")
+    await c.cmd("MAIL FROM:<a@x.test>")
+    await c.cmd("RCPT TO:<Green@SU-SCORE.ARPA>")
+    assert await c.code("DATA") == 354
+    try:
+        await _flood(c, 48 << 20, b"Subject: endless\r\n\r\n")  # no end marker, ever
+    except ConnectionError:
+        pass  # the server closed while we were still sending: that is the point
+    await _wait_disconnected(s, 1)
+    texts = [e.text for e in s.events]
+    assert any("still sending; connection closed" in t for t in texts), texts
+    assert not list(s.maildir.rglob("new/*"))
+    assert not list((s.maildir / ".spool").iterdir())
+
+
 # ----------------------------------------------------------------------------- the log
 
 async def test_what_a_client_types_reaches_the_log_escaped(lab, loop_errors):
