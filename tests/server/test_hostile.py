@@ -133,6 +133,14 @@ async def test_a_client_vanishing_at_any_point_ends_the_session_quietly(
 
 # ----------------------------------------------------------------------------- floods
 
+async def _to_data(c) -> None:
+    """One accepted recipient, then DATA: the server now waits for message text."""
+    await c.cmd("HELO x.test")
+    await c.cmd("MAIL FROM:<a@x.test>")
+    await c.cmd("RCPT TO:<Green@SU-SCORE.ARPA>")
+    assert await c.code("DATA") == 354
+
+
 async def _flood(c, total: int, prefix: bytes = b"") -> None:
     await c.send_raw(prefix)
     chunk = b"A" * (1 << 16)
@@ -164,10 +172,7 @@ async def test_an_endless_command_line_costs_bounded_memory(lab, loop_errors):
 async def test_an_endless_data_line_costs_bounded_memory(lab, loop_errors, persona, code):
     s = await lab(world(persona, "\nsize_limit = 1000000000"))
     c, _ = await s.connect()
-    await c.cmd("HELO x.test")
-    await c.cmd("MAIL FROM:<a@x.test>")
-    await c.cmd("RCPT TO:<Green@SU-SCORE.ARPA>")
-    assert await c.code("DATA") == 354
+    await _to_data(c)
     tracemalloc.start()
     try:
         base = tracemalloc.get_traced_memory()[0]
@@ -191,10 +196,7 @@ async def test_an_endless_data_line_costs_bounded_memory(lab, loop_errors, perso
 async def test_the_text_line_limit_is_1000_octets_with_the_crlf(lab, loop_errors, length, long):
     s = await lab(world("rfc821"))
     c, _ = await s.connect()
-    await c.cmd("HELO x.test")
-    await c.cmd("MAIL FROM:<a@x.test>")
-    await c.cmd("RCPT TO:<Green@SU-SCORE.ARPA>")
-    await c.cmd("DATA")
+    await _to_data(c)
     await c.send_raw(b"x" * length + b"\r\n.\r\n")
     reply = await c.reply()
     assert reply == (["500 Line too long."] if long else ["250 OK"])
@@ -203,10 +205,7 @@ async def test_the_text_line_limit_is_1000_octets_with_the_crlf(lab, loop_errors
 async def test_a_message_over_the_size_limit_gets_552_after_the_data(lab, loop_errors):
     s = await lab(world("rfc821", "\nsize_limit = 5000"))
     c, _ = await s.connect()
-    await c.cmd("HELO x.test")
-    await c.cmd("MAIL FROM:<a@x.test>")
-    await c.cmd("RCPT TO:<Green@SU-SCORE.ARPA>")
-    assert await c.code("DATA") == 354
+    await _to_data(c)
     await _flood(c, 1 << 20, b"Subject: big\r\n\r\n")
     await c.send_raw(b"\r\n.\r\n")
     assert await c.reply() == [
@@ -221,10 +220,7 @@ async def test_a_client_streaming_far_past_the_size_limit_is_cut_off(lab, loop_e
     """Past the limit the data is discarded, and not forever: 16 MiB on, 552 and close."""
     s = await lab(world("rfc821", "\nsize_limit = 5000"))
     c, _ = await s.connect()
-    await c.cmd("HELO x.test")
-    await c.cmd("MAIL FROM:<a@x.test>")
-    await c.cmd("RCPT TO:<Green@SU-SCORE.ARPA>")
-    assert await c.code("DATA") == 354
+    await _to_data(c)
     try:
         await _flood(c, 48 << 20, b"Subject: endless\r\n\r\n")  # no end marker, ever
     except ConnectionError:
