@@ -16,6 +16,7 @@ Run: ``python bench/core.py`` (about half a minute).
 
 from __future__ import annotations
 
+import functools
 import random
 import shutil
 import smtplib
@@ -144,8 +145,9 @@ def bench_smtplib(data: bytes) -> float:
     return best
 
 
+@functools.cache
 def child_env() -> dict[str, str]:
-    """Environment for child processes, as on a user's machine.
+    """Environment for child processes, as on a user's machine (computed once).
 
     Some sandboxes set PYTHONDONTWRITEBYTECODE, which makes every run of an editable
     install recompile its sources; a pip-installed package has its byte code. Compile
