@@ -133,17 +133,10 @@ async def _play(script: Script, connector: Connector, starttls: str,
 def _embedded_connector(args: argparse.Namespace) -> Connector:
     """No TARGET: the embedded teaching server, with ``--world FILE`` or the built-in
     world (ValueError, a usage error, for a bad world file)."""
-    from smtptui.commands.serve import EmbeddedConnector
     from smtptui.server.world import default_world, load_world
 
     world = load_world(args.world) if args.world else default_world()
-    t = args.timeout
-    timeouts = None
-    if t is not None:
-        from smtptui.net.client import Timeouts
-
-        timeouts = Timeouts(connect=t, greeting=t, reply=t, data=t)
-    return EmbeddedConnector(world, timeouts=timeouts)  # type: ignore[return-value]
+    return _connector(args, None, world)
 
 
 async def _resolve(connector: Connector) -> Connector:
@@ -152,61 +145,17 @@ async def _resolve(connector: Connector) -> Connector:
     return await resolve() if resolve is not None else connector
 
 
-class _DomainConnector:
-    """A ``@domain`` TARGET: resolve the MX hosts once, then connect to the first that
-    answers (every session of the script goes there)."""
-
-    def __init__(self, target, options, ctx, timeouts) -> None:
-        self.target, self.options, self.ctx, self.timeouts = target, options, ctx, timeouts
-        self.error: str | None = None
-
-    def label(self, session) -> str:
-        return f"@{self.target.mail_domain}"
-
-    async def resolve(self) -> Connector:
-        from smtptui.net.probe import HostSpec, expand_target
-        from smtptui.net.runner import TargetConnector
-
-        found = await expand_target(self.target, self.options)
-        specs = [h for h in found if isinstance(h, HostSpec)]
-        if not specs:
-            self.error = found[0].error if found else "dns: no mail exchanger"
-            return self
-        return TargetConnector(
-            [(h.host, h.port, h.addresses, h.server_hostname) for h in specs],
-            implicit_tls=self.target.implicit_tls, ssl_context=self.ctx,
-            timeouts=self.timeouts, family=self.options.family)
-
-    async def __call__(self, session):
-        from smtptui.net.errors import ConnectError
-
-        step, _, reason = (self.error or "dns: no mail exchanger").partition(": ")
-        raise ConnectError(step, reason)
-
-
 def _target_connector(args: argparse.Namespace) -> Connector:
     """ValueError (a usage error) for a bad TARGET or option."""
-    from smtptui.commands.probe import options_from_args
-    from smtptui.net.client import Timeouts, make_tls_context
-    from smtptui.net.runner import TargetConnector
-    from smtptui.net.targets import parse_target
+    return _connector(args, args.target, None)
 
-    target = parse_target(args.target, tls=args.tls)
-    options = options_from_args(args)
-    ctx = None
-    if args.cafile is not None or args.insecure:
-        try:
-            ctx = make_tls_context(cafile=args.cafile, insecure=args.insecure)
-        except (OSError, ValueError) as exc:
-            raise ValueError(str(exc)) from None  # names the file already
-    t = args.timeout
-    timeouts = Timeouts() if t is None else Timeouts(connect=t, greeting=t, reply=t, data=t)
-    if target.mail_domain is not None or options.resolver is not None:
-        return _DomainConnector(target, options, ctx, timeouts)  # type: ignore[return-value]
-    assert target.host is not None
-    return TargetConnector([(target.host, target.port, None, None)],
-                           implicit_tls=target.implicit_tls, ssl_context=ctx,
-                           timeouts=timeouts, family=args.family)
+
+def _connector(args: argparse.Namespace, target: str | None, world) -> Connector:  # type: ignore[no-untyped-def]
+    from smtptui.commands.probe import options_from_args
+    from smtptui.session.connect import make_connector
+
+    return make_connector(target, options_from_args(args), tls=args.tls,  # type: ignore[return-value]
+                          world=world)
 
 
 # ----------------------------------------------------------------------------- output

@@ -13,7 +13,6 @@ import os
 import signal
 import sys
 import time
-from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -107,61 +106,10 @@ async def _serve(world, host: str, port: int, args: argparse.Namespace) -> int: 
     return 0
 
 
-class EmbeddedConnector:
-    """Connects each session of a ``smtptui run`` script to the embedded teaching server
-    (no TARGET). The server runs on the caller's loop; each world host a script talks to
-    (``Session.host_hint``: ``#!session NAME`` or the greeting's host name) is started
-    once, on an ephemeral 127.0.0.1 port, and reused by later sessions, so world state
-    such as mail queued for TURN carries over between sessions. STARTTLS is verified
-    against the server's own certificate. Call :meth:`aclose` when the run is over.
-    """
+def __getattr__(name: str):  # type: ignore[no-untyped-def]
+    """``EmbeddedConnector`` moved to :mod:`smtptui.session.connect`."""
+    if name == "EmbeddedConnector":
+        from smtptui.session.connect import EmbeddedConnector
 
-    def __init__(self, world, *, maildir: str | None = None,  # type: ignore[no-untyped-def]
-                 tls_dir: str | None = None, timeouts=None) -> None:
-        self.world = world
-        self.maildir = maildir
-        self.tls_dir = tls_dir
-        self.timeouts = timeouts
-        self._servers: dict[str, tuple[asyncio.Server, int]] = {}
-
-    def _host_for(self, session) -> str:  # type: ignore[no-untyped-def]
-        hint = getattr(session, "host_hint", None)
-        if hint and self.world.find_host(hint) is not None:
-            return self.world.find_host(hint).hostname
-        return self.world.host.hostname
-
-    def label(self, session) -> str:  # type: ignore[no-untyped-def]
-        return f"embedded server as {self._host_for(session)}"
-
-    async def __call__(self, session):  # type: ignore[no-untyped-def]
-        from smtptui.net.client import SMTPClient, Timeouts, make_tls_context
-        from smtptui.server.app import data_dir, start_server, world_as
-        from smtptui.server.tls import cert_paths
-
-        named = getattr(session, "name", None)
-        if named and self.world.find_host(named) is None:
-            from smtptui.net.errors import ConnectError
-
-            hosts = [self.world.host.hostname, *(h.hostname for h in self.world.hosts.values())]
-            raise ConnectError("connect", f"#!session {named}: no such host in the world "
-                                          f"{self.world.source} (hosts: {', '.join(hosts)})")
-        name = self._host_for(session)
-        key = name.lower()
-        if key not in self._servers:
-            self._servers[key] = await start_server(
-                world_as(self.world, name), "127.0.0.1", 0, maildir=self.maildir,
-                tls_dir=self.tls_dir)
-        _server, port = self._servers[key]
-        tls_dir = self.tls_dir or str(data_dir() / "tls")
-        cert, _ = cert_paths(name, Path(tls_dir))
-        ctx = make_tls_context(cafile=str(cert)) if cert.exists() else None
-        return await SMTPClient.connect(
-            "127.0.0.1", port, server_hostname=name if ctx is not None else None,
-            ssl_context=ctx, timeouts=self.timeouts or Timeouts())
-
-    async def aclose(self) -> None:
-        from smtptui.server.app import stop_server
-
-        for server, _ in self._servers.values():
-            await stop_server(server)
-        self._servers.clear()
+        return EmbeddedConnector
+    raise AttributeError(name)

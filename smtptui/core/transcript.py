@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -21,7 +21,7 @@ from smtptui.core.diagnostics import Diagnostic
 if TYPE_CHECKING:
     from smtptui.core.replies import Reply
 
-__all__ = ["Direction", "Entry", "Notation", "Transcript", "escape_bytes", "mask"]
+__all__ = ["Direction", "Entry", "Notation", "Transcript", "entry_lines", "escape_bytes", "mask"]
 
 Notation = Literal["rfc5321", "rfc821"]
 
@@ -100,6 +100,18 @@ def escape_bytes(raw: bytes) -> str:
     return raw.decode("latin-1").translate(_BYTE_ESCAPES)
 
 
+def entry_lines(entry: Entry, notation: Notation = "rfc5321") -> list[str]:
+    """One entry as prefixed transcript lines (``C: ...``, ``S: ...``, ``* ...``), secrets
+    masked and control characters escaped: what ``to_text`` writes for it. Autosave
+    appends these as each entry happens."""
+    prefixes = _PREFIXES.get(notation)
+    if prefixes is None:
+        raise ValueError(f"unknown transcript notation {notation!r} "
+                         "(expected 'rfc5321' or 'rfc821')")
+    prefix = prefixes[entry.direction]
+    return [prefix + line for line in _display_lines(entry)]
+
+
 def _display_lines(entry: Entry) -> list[str]:
     if entry.secret:
         return [mask(entry)]
@@ -117,16 +129,32 @@ class Transcript(Sequence[Entry]):
     front end last looked), ``len(transcript)``, iteration.
     """
 
-    __slots__ = ("_entries",)
+    __slots__ = ("_entries", "_listeners")
 
     def __init__(self, entries: Sequence[Entry] = ()) -> None:
         self._entries: list[Entry] = list(entries)
+        self._listeners: list[Callable[[Entry], None]] = []
 
     def append(self, entry: Entry) -> None:
         self._entries.append(entry)
+        for listener in self._listeners:
+            listener(entry)
 
     def extend(self, entries: Sequence[Entry]) -> None:
-        self._entries.extend(entries)
+        for entry in entries:
+            self.append(entry)
+
+    def subscribe(self, listener: Callable[[Entry], None]) -> Callable[[], None]:
+        """Call ``listener(entry)`` for every entry appended from now on (in order, at
+        once); returns the function that unsubscribes. This is how a session layer
+        streams entries to front ends without polling ``transcript[n:]``."""
+        self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return unsubscribe
 
     @property
     def entries(self) -> tuple[Entry, ...]:

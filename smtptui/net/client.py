@@ -22,7 +22,7 @@ import socket
 import ssl
 import time
 from collections import deque
-from collections.abc import AsyncIterable, Iterable, Sequence
+from collections.abc import AsyncIterable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
@@ -540,6 +540,16 @@ class SMTPClient:
         reply = await self.command("STARTTLS")
         if reply.code != 220:
             return reply
+        await self.secure(server_hostname)
+        return reply
+
+    async def secure(self, server_hostname: str | None = None) -> None:
+        """The TLS handshake after a 220 reply to STARTTLS was read (by :meth:`starttls`,
+        or by a caller that reads replies itself, such as an interactive session).
+
+        Raises ProtocolViolation when the server sent anything after its 220 (a plain
+        text injection), TLSFailure when the handshake or verification fails; the
+        connection is then closed."""
         if self._replies or self._parser.has_partial or _buffered(self._reader):
             # Anything the server sent after its 220 and before the handshake would be
             # read as if it came over TLS (CVE-2011-0411-style injection): refuse.
@@ -549,12 +559,17 @@ class SMTPClient:
                 "starttls", "the server sent data after its 220 reply, before the TLS "
                             "handshake (possible injection); connection closed")
         await self._secure("starttls", server_hostname or self.server_hostname)
-        return reply
 
-    async def send_data(self, chunks: Iterable[bytes] | AsyncIterable[bytes]) -> Reply:
+    async def send_data(self, chunks: Iterable[bytes] | AsyncIterable[bytes], *,
+                        await_reply: bool = True,
+                        progress: Callable[[int], None] | None = None) -> Reply | None:
         """After a 354 to DATA: stream ``chunks`` through the core's DotStuffer (never
         holding the whole message), send the end marker, read the final reply within
-        the DATA deadline. ``last_data`` reports what was sent."""
+        the DATA deadline. ``last_data`` reports what was sent.
+
+        ``await_reply=False``: return None after the end marker is written, leaving the
+        final reply to a caller that reads replies itself. ``progress(octets)`` is called
+        after each block written with the message octets sent so far."""
         if not self.tracker.sending_data:
             raise RuntimeError("send_data() needs a 354 reply to DATA first")
         stuffer = DotStuffer()
@@ -563,9 +578,13 @@ class SMTPClient:
             if isinstance(chunks, AsyncIterable):
                 async for chunk in chunks:
                     await self._send_data_block(stuffer.feed(chunk), capture)
+                    if progress is not None:
+                        progress(stuffer.octets)
             else:
                 for chunk in chunks:
                     await self._send_data_block(stuffer.feed(chunk), capture)
+                    if progress is not None:
+                        progress(stuffer.octets)
             tail = stuffer.finish()
             body, marker = tail[:-3], tail[-3:]
             await self._send_data_block(body, capture)
@@ -596,6 +615,8 @@ class SMTPClient:
                 stuffer.octets, stuffer.wire_octets, stuffer.bare_cr, stuffer.bare_lf,
                 stuffer.eight_bit, stuffer.long_lines)
         self._note_data_report(stuffer)
+        if not await_reply:
+            return None
         return await self.read_reply("end of data", self.timeouts.data)
 
     def _salvage_reply(self) -> Reply | None:

@@ -38,7 +38,7 @@ from smtptui.core.script import (
     Step,
 )
 from smtptui.core.state import State
-from smtptui.core.transcript import Direction, Entry, mask
+from smtptui.core.transcript import Direction, Entry, Transcript, mask
 from smtptui.net.client import SMTPClient, Timeouts
 from smtptui.net.errors import ProtocolViolation, ServerClosed, SMTPClientError
 from smtptui.net.targets import format_host_port
@@ -155,18 +155,19 @@ class TargetConnector:
     timeouts: Timeouts = field(default_factory=Timeouts)
     family: int = 0
 
-    def label(self, session: Session) -> str:
+    def label(self, session: Session | None = None) -> str:
         host, port = self.candidates[0][:2]
         return format_host_port(host, port)
 
-    async def __call__(self, session: Session) -> SMTPClient:
+    async def __call__(self, session: Session | None = None, *,
+                       transcript: Transcript | None = None) -> SMTPClient:
         failure: SMTPClientError | None = None
         for host, port, addresses, server_name in self.candidates:
             try:
                 return await SMTPClient.connect(
                     host, port, implicit_tls=self.implicit_tls, server_hostname=server_name,
                     ssl_context=self.ssl_context, timeouts=self.timeouts, family=self.family,
-                    addresses=addresses,
+                    addresses=addresses, transcript=transcript,
                 )
             except SMTPClientError as exc:
                 failure = failure or exc
@@ -336,13 +337,14 @@ class _Run:
 
     def is_secret(self, line: str) -> bool:
         """An AUTH line with an initial response, or a SASL response: never shown."""
+        from smtptui.core.sasl import is_secret_line
+
         client = self.client
         words = line.split()
         if words and words[0].upper() == "AUTH":
             return len(words) > 2
-        if line.strip() == "*":  # cancels the exchange (RFC 4954 §4): not a secret
-            return False
-        return self.in_auth or (client is not None and client.state is State.AUTH)
+        return is_secret_line(line, self.in_auth or (client is not None
+                                                      and client.state is State.AUTH))
 
     # -- one step ---------------------------------------------------------------------------
 

@@ -132,6 +132,11 @@ class World:
         return World(new, self.hosts, self.max_sessions, self.source)
 
 
+DEMO_USER = "alice"
+DEMO_PASSWORD = "wonderland"
+"""The built-in world's AUTH account (a teaching server on loopback: not a secret)."""
+
+
 def default_world() -> World:
     """The world used when none is given: a small lab host with two users and a list."""
     host = Host(
@@ -142,6 +147,8 @@ def default_world() -> World:
         lists=MappingProxyType({"everyone": ("alice@smtptui.test", "bob@smtptui.test")}),
         logged_in=("alice",),
         relay_domains=("other.test",),
+        # The demo account for AUTH (offered after STARTTLS), documented in the README.
+        users=MappingProxyType({DEMO_USER: DEMO_PASSWORD}),
     )
     other = Host(hostname="other.test", mailboxes=MappingProxyType({"carol": "Carol Ann"}))
     return World(host, MappingProxyType({"other.test": other}))

@@ -1,0 +1,88 @@
+"""SASL responses for SMTP AUTH (RFC 4954), computed for the user.
+
+Typing base64 by hand is error-prone and teaches nothing; computing it here lets a
+front end show *what* goes on the wire (and mask it). Pure functions, standard library
+only. Every response line returned here is a secret: front ends send it with
+``secret=True`` so transcripts never hold it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+
+__all__ = [
+    "MECHANISMS",
+    "SASLError",
+    "cram_md5_response",
+    "decode_challenge",
+    "login_response",
+    "plain_initial_response",
+]
+
+MECHANISMS = ("PLAIN", "LOGIN", "CRAM-MD5")
+"""The mechanisms smtptui computes responses for (the secret never leaves the client
+in the clear with CRAM-MD5; PLAIN and LOGIN need TLS to be safe)."""
+
+
+class SASLError(ValueError):
+    """A challenge that cannot be decoded, or credentials that cannot be encoded."""
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _utf8(text: str, what: str) -> bytes:
+    if "\0" in text:
+        raise SASLError(f"the {what} cannot contain a NUL character")
+    return text.encode("utf-8")
+
+
+def plain_initial_response(user: str, password: str, authzid: str = "") -> str:
+    """``base64(authzid NUL user NUL password)`` (RFC 4616 §2)."""
+    return _b64(_utf8(authzid, "authorization identity") + b"\0" + _utf8(user, "user name")
+                + b"\0" + _utf8(password, "password"))
+
+
+def decode_challenge(text: str) -> bytes:
+    """The bytes of a 334 challenge (its text is base64, RFC 4954 §4)."""
+    try:
+        return base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise SASLError(f"the server's challenge is not base64: {text[:40]!r}") from None
+
+
+def login_response(challenge: str, user: str, password: str) -> tuple[str, str]:
+    """(what the challenge asks for, the base64 answer) for the LOGIN mechanism, whose
+    334 challenges are base64 ``Username:`` and ``Password:`` (not standardised:
+    draft-murchison-sasl-login). An unrecognised prompt is answered in order by the
+    caller; here it counts as the password prompt only when it says "pass"."""
+    try:
+        shown = decode_challenge(challenge).decode("utf-8", "replace")
+    except SASLError:
+        shown = challenge
+    asks = "password" if "pass" in shown.lower() else "user"
+    value = password if asks == "password" else user
+    return asks, _b64(_utf8(value, asks))
+
+
+def cram_md5_response(challenge: str, user: str, password: str) -> str:
+    """``base64(user SP hex(HMAC-MD5(password, challenge)))`` (RFC 2195 §2)."""
+    raw = decode_challenge(challenge)
+    digest = hmac.new(_utf8(password, "password"), raw, hashlib.md5).hexdigest()
+    return _b64(_utf8(user, "user name") + b" " + digest.encode("ascii"))
+
+
+def is_secret_line(line: str, in_auth: bool) -> bool:
+    """Whether a client line carries a secret and must be masked everywhere: an AUTH
+    command with an initial response, or any line inside an AUTH exchange (after a 334)
+    except ``*``, which cancels it (RFC 4954 §4). The one place that decides."""
+    words = line.split()
+    if words and words[0].upper() == "AUTH" and not in_auth:
+        return len(words) > 2
+    if line.strip() == "*":
+        return False
+    return in_auth

@@ -1,0 +1,291 @@
+"""Where a session connects: one typed interface for the three kinds of place.
+
+- :class:`EmbeddedConnector` -- the embedded teaching server, started on the caller's
+  event loop (an ephemeral 127.0.0.1 port per world host, never a fixed port that
+  collides with a local MTA), STARTTLS verified against its own certificate;
+- :class:`TargetConnector` (from :mod:`smtptui.net.runner`) -- a TARGET;
+- :class:`DomainConnector` -- ``@domain``: the domain's MX hosts (RFC 5321 §5.1),
+  resolved once, tried in order (or one picked by the user: :meth:`DomainConnector.mx`).
+
+Every connector has ``label(hint)`` (for error lines), is awaited with an optional
+``hint`` (a script session naming a world host; None for interactive use) to give a
+connected :class:`~smtptui.net.client.SMTPClient`, and has ``aclose()``. ``smtptui
+run``, ``serve``, the app and the shell all get theirs from :func:`make_connector`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from smtptui.net.client import SMTPClient, Timeouts, make_tls_context
+from smtptui.net.errors import ConnectError
+from smtptui.net.runner import TargetConnector
+
+if TYPE_CHECKING:
+    import ssl
+
+    from smtptui.core.transcript import Transcript
+    from smtptui.net.probe import ProbeOptions
+    from smtptui.net.targets import Target
+    from smtptui.server.app import ServerEvent
+    from smtptui.server.world import World
+
+__all__ = [
+    "Connector",
+    "DomainConnector",
+    "EmbeddedConnector",
+    "MXChoice",
+    "TargetConnector",
+    "make_connector",
+    "timeouts_for",
+]
+
+
+class Connector(Protocol):
+    """Opens one connection (for a script session, or an interactive one)."""
+
+    embedded: bool
+
+    def label(self, hint: Any = None) -> str: ...
+
+    async def __call__(self, hint: Any = None, *,
+                       transcript: Transcript | None = None) -> SMTPClient: ...
+
+    async def aclose(self) -> None: ...
+
+
+def timeouts_for(timeout: float | None) -> Timeouts:
+    """``--timeout S`` applies to every step; None keeps the client's defaults."""
+    if timeout is None:
+        return Timeouts()
+    return Timeouts(connect=timeout, greeting=timeout, reply=timeout, data=timeout)
+
+
+class EmbeddedConnector:
+    """The embedded teaching server, on the caller's loop.
+
+    Each world host a session talks to (``hint.host_hint``: ``#!session NAME`` or the
+    greeting's host name in a script; the world's main host otherwise) is started once,
+    on an ephemeral 127.0.0.1 port, and reused by later sessions, so world state such
+    as mail queued for TURN carries over. ``on_event`` receives the server's own log
+    events. Call :meth:`aclose` when done.
+    """
+
+    embedded = True
+
+    def __init__(self, world: World, *, maildir: str | None = None,
+                 tls_dir: str | None = None, timeouts: Timeouts | None = None,
+                 on_event: Callable[[ServerEvent], None] | None = None) -> None:
+        self.world = world
+        self.maildir = maildir
+        self.tls_dir = tls_dir
+        self.timeouts = timeouts
+        self.on_event = on_event
+        self._servers: dict[str, tuple[asyncio.Server, int]] = {}
+
+    def _host_for(self, hint: Any) -> str:
+        name = getattr(hint, "host_hint", None)
+        found = self.world.find_host(name) if name else None
+        return found.hostname if found is not None else self.world.host.hostname
+
+    def label(self, hint: Any = None) -> str:
+        return f"embedded server as {self._host_for(hint)}"
+
+    @property
+    def hostname(self) -> str:
+        return self.world.host.hostname
+
+    @property
+    def persona(self) -> str:
+        return self.world.host.persona
+
+    def port_of(self, hint: Any = None) -> int | None:
+        """The port the server for this host listens on (None before it started)."""
+        started = self._servers.get(self._host_for(hint).lower())
+        return started[1] if started is not None else None
+
+    def server_of(self, hint: Any = None) -> asyncio.Server | None:
+        started = self._servers.get(self._host_for(hint).lower())
+        return started[0] if started is not None else None
+
+    def cafile(self, hint: Any = None) -> Path:
+        """The embedded server's self-signed certificate (made on first use)."""
+        from smtptui.server.app import data_dir
+        from smtptui.server.tls import cert_paths
+
+        tls_dir = self.tls_dir or str(data_dir() / "tls")
+        cert, _ = cert_paths(self._host_for(hint), Path(tls_dir))
+        return cert
+
+    async def __call__(self, hint: Any = None, *,
+                       transcript: Transcript | None = None) -> SMTPClient:
+        from smtptui.server.app import start_server, world_as
+
+        named = getattr(hint, "name", None)
+        if named and self.world.find_host(named) is None:
+            hosts = [self.world.host.hostname, *(h.hostname for h in self.world.hosts.values())]
+            raise ConnectError("connect", f"#!session {named}: no such host in the world "
+                                          f"{self.world.source} (hosts: {', '.join(hosts)})")
+        name = self._host_for(hint)
+        key = name.lower()
+        if key not in self._servers:
+            try:
+                self._servers[key] = await start_server(
+                    world_as(self.world, name), "127.0.0.1", 0, maildir=self.maildir,
+                    tls_dir=self.tls_dir, on_event=self.on_event)
+            except (OSError, ValueError) as exc:
+                raise ConnectError("start", f"the embedded server could not start: "
+                                            f"{getattr(exc, 'strerror', None) or exc}") from None
+        _server, port = self._servers[key]
+        cert = self.cafile(hint)
+        ctx = make_tls_context(cafile=str(cert)) if cert.exists() else None
+        return await SMTPClient.connect(
+            "127.0.0.1", port, server_hostname=name if ctx is not None else None,
+            ssl_context=ctx, timeouts=self.timeouts or Timeouts(), transcript=transcript)
+
+    async def aclose(self) -> None:
+        from smtptui.server.app import stop_server
+
+        servers, self._servers = list(self._servers.values()), {}
+        for server, _ in servers:
+            await stop_server(server)
+
+
+@dataclass(frozen=True, slots=True)
+class MXChoice:
+    """One mail exchanger of a domain, in RFC 5321 §5.1 order (or why it can't be used)."""
+
+    host: str
+    port: int
+    preference: int | None
+    addresses: tuple[str, ...]
+    error: str | None = None
+
+    @property
+    def usable(self) -> bool:
+        return self.error is None
+
+
+class DomainConnector:
+    """A ``@domain`` target: resolve the MX hosts once, then connect to the first that
+    answers -- or, after :meth:`choose`, to the one the user picked."""
+
+    embedded = False
+
+    def __init__(self, target: Target, options: ProbeOptions,
+                 ssl_context: ssl.SSLContext | None, timeouts: Timeouts) -> None:
+        self.target = target
+        self.options = options
+        self.ssl_context = ssl_context
+        self.timeouts = timeouts
+        self._choices: list[MXChoice] | None = None
+        self._chosen: MXChoice | None = None
+        self.error: str | None = None
+
+    def label(self, hint: Any = None) -> str:
+        if self._chosen is not None:
+            return f"{self._chosen.host}:{self._chosen.port} (MX of @{self.target.mail_domain})"
+        if self.target.mail_domain is not None:
+            return f"@{self.target.mail_domain}"
+        return self.target.display
+
+    async def mx(self) -> list[MXChoice]:
+        """The domain's mail exchangers (each with addresses, or an error); a DNS failure
+        is one choice with the error and no host."""
+        if self._choices is None:
+            from smtptui.net.probe import HostSpec, expand_target
+
+            found = await expand_target(self.target, self.options)
+            choices: list[MXChoice] = []
+            for item in found:
+                if isinstance(item, HostSpec):
+                    choices.append(MXChoice(item.host, item.port, item.mx_preference,
+                                            tuple(item.addresses or ())))
+                else:
+                    choices.append(MXChoice(item.host or "", item.port, item.mx_preference, (),
+                                            item.error or "dns: failed"))
+            self._choices = choices
+        return list(self._choices)
+
+    def choose(self, choice: MXChoice) -> None:
+        self._chosen = choice
+
+    async def resolve(self) -> TargetConnector | DomainConnector:
+        """A connector over the usable MX hosts (for ``run``); self when there are none."""
+        usable = [c for c in await self.mx() if c.usable]
+        if not usable:
+            failed = self._choices[0].error if self._choices else None
+            self.error = failed or "dns: no mail exchanger"
+            return self
+        return self._over(usable)
+
+    def _over(self, choices: list[MXChoice]) -> TargetConnector:
+        return TargetConnector(
+            [(c.host, c.port, c.addresses, c.host) for c in choices],
+            implicit_tls=self.target.implicit_tls, ssl_context=self.ssl_context,
+            timeouts=self.timeouts, family=self.options.family)
+
+    async def __call__(self, hint: Any = None, *,
+                       transcript: Transcript | None = None) -> SMTPClient:
+        if self._chosen is not None:
+            return await self._over([self._chosen])(hint, transcript=transcript)
+        resolved = await self.resolve()
+        if resolved is self:
+            step, _, reason = (self.error or "dns: no mail exchanger").partition(": ")
+            raise ConnectError(step, reason)
+        return await resolved(hint, transcript=transcript)  # type: ignore[call-arg]
+
+    async def aclose(self) -> None:
+        return None
+
+
+class _Target(TargetConnector):
+    """A TARGET: the same connector ``run`` always used, with the common interface."""
+
+    embedded = False
+
+    async def aclose(self) -> None:
+        return None
+
+
+def make_connector(target: str | None, options: ProbeOptions, *, tls: bool = False,
+                   world: World | None = None, persona: str | None = None,
+                   maildir: str | None = None, tls_dir: str | None = None,
+                   on_event: Callable[[ServerEvent], None] | None = None) -> Connector:
+    """The connector for a TARGET (host, host:port, [v6]:port, smtp://, smtps://,
+    @domain) or, with no TARGET, the embedded teaching server with ``world`` (default:
+    the built-in world) and ``persona``. ValueError (a usage error, one line) for a bad
+    target, world, persona or certificate file."""
+    timeouts = timeouts_for(options.timeout)
+    if target is None:
+        from smtptui.server.world import WorldError, default_world
+
+        chosen = world or default_world()
+        if persona:
+            try:
+                chosen = chosen.with_persona(persona)
+            except WorldError as exc:
+                raise ValueError(str(exc)) from None
+        return EmbeddedConnector(chosen, maildir=maildir, tls_dir=tls_dir,
+                                 timeouts=None if options.timeout is None else timeouts,
+                                 on_event=on_event)
+    from smtptui.net.targets import parse_target
+
+    parsed = parse_target(target, tls=tls)
+    ctx = None
+    if options.ssl_context is not None:
+        ctx = options.ssl_context
+    elif options.cafile is not None or options.insecure:
+        try:
+            ctx = make_tls_context(cafile=options.cafile, insecure=options.insecure)
+        except (OSError, ValueError) as exc:
+            raise ValueError(str(exc)) from None  # names the file already
+    if parsed.mail_domain is not None or options.resolver is not None:
+        return DomainConnector(parsed, options, ctx, timeouts)
+    assert parsed.host is not None
+    return _Target([(parsed.host, parsed.port, None, None)], implicit_tls=parsed.implicit_tls,
+                   ssl_context=ctx, timeouts=timeouts, family=options.family)

@@ -1,0 +1,160 @@
+"""The events a :class:`~smtptui.session.Session` streams to its front ends.
+
+Front ends subscribe once and render what comes; they never poll the transcript and
+never touch the connection. Every event is a frozen value, safe to hand to another
+task or to a UI message queue. Text from the peer is in the entries exactly as
+received: a front end makes it safe for its terminal (``printable`` /
+``escape_bytes``) before showing it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from smtptui.core.codes import Explanation
+    from smtptui.core.ehlo import Capabilities
+    from smtptui.core.replies import Reply
+    from smtptui.core.state import State, Transition
+    from smtptui.core.transcript import Entry
+    from smtptui.net.tls import TLSInfo
+    from smtptui.server.app import ServerEvent
+
+__all__ = [
+    "Closed",
+    "Connected",
+    "Connecting",
+    "DataProgress",
+    "Event",
+    "Failed",
+    "LineSent",
+    "Note",
+    "RemoteLine",
+    "ReplyReceived",
+    "ServerLog",
+    "StateChanged",
+    "TLSUp",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Connecting:
+    """A connection attempt started (``label``: host:port, @domain or the embedded
+    server)."""
+
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Connected:
+    """The TCP (or implicit TLS) connection is up; the greeting is awaited."""
+
+    label: str
+    host: str
+    port: int
+    address: str
+    embedded: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LineSent:
+    """A line went to the server (a command, a masked secret, message text, or after
+    TURN one of our replies)."""
+
+    entry: Entry
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyReceived:
+    """A complete reply, matched to the command it answers (``transition.verb``;
+    ``""`` when nothing was awaiting it: an unsolicited reply)."""
+
+    entry: Entry
+    reply: Reply
+    transition: Transition
+    explanation: Explanation | None
+
+    @property
+    def unsolicited(self) -> bool:
+        return not self.transition.verb
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteLine:
+    """After TURN: a line the remote (now the sender) sent us; ``verb`` is the command
+    it holds ("" for message text); ``expected`` the reply codes RFC 821 allows."""
+
+    entry: Entry
+    verb: str
+    expected: tuple[int, ...]
+    in_data: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StateChanged:
+    """Where the session is now: what may and what usually comes next."""
+
+    state: State
+    description: str
+    legal: tuple[str, ...]
+    usual: tuple[str, ...]
+    hello: str | None
+    recipients: int
+    transactions: int
+    authenticated: bool
+    tls: TLSInfo | None
+    capabilities: Capabilities | None
+    capabilities_before_tls: Capabilities | None
+    pending: tuple[str, ...]
+    sending_data: bool
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class TLSUp:
+    info: TLSInfo
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """A local event worth a line in the transcript (connected, TLS, data report...)."""
+
+    entry: Entry
+
+
+@dataclass(frozen=True, slots=True)
+class DataProgress:
+    """Message octets sent so far while a message streams (``total`` when known)."""
+
+    sent: int
+    total: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """A step failed: one line, ``step: reason``. Nothing typed or composed is lost."""
+
+    step: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.step}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class Closed:
+    """The connection is gone (after QUIT, a failure, or a disconnect)."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ServerLog:
+    """The embedded teaching server's own log line (what it did with our session)."""
+
+    event: ServerEvent
+
+
+Event = (Connecting | Connected | LineSent | ReplyReceived | RemoteLine | StateChanged | TLSUp
+         | Note | DataProgress | Failed | Closed | ServerLog)

@@ -1,0 +1,743 @@
+"""The use-case facade both front ends drive: one SMTP session, by hand.
+
+A :class:`Session` owns the connection (an :class:`~smtptui.net.client.SMTPClient`,
+whose :class:`~smtptui.core.state.SessionTracker` follows the protocol), one
+:class:`~smtptui.core.transcript.Transcript` that survives reconnects, and a stream of
+frozen :mod:`events <smtptui.session.events>` that front ends subscribe to.
+
+One task reads: while connected, a reader task takes every reply as it arrives --
+pipelined, late, or unsolicited (a 421 while the user is typing) -- matches it to the
+command it answers, and emits it with its transition and explanation. Each read has the
+deadline of what it waits for (greeting, reply, end of data); when nothing is awaited
+it waits without one, and a command sent re-arms it. The reader also does what must
+happen between two reads: the TLS handshake after 220 to STARTTLS, and after TURN it
+reads the remote's commands instead of replies.
+
+Nothing here prints or raises for the network: a failure is a :class:`Failed` event
+(``step: reason``) followed by :class:`Closed`; the transcript, the history and
+whatever the user typed are kept. Local misuse (no connection, a line with CR/LF, a
+message before 354) raises :class:`SessionError`, one line for the user.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import socket
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from smtptui.core import grammar
+from smtptui.core.codes import explain
+from smtptui.core.completion import Candidate, complete
+from smtptui.core.diagnostics import Diagnostic, error, warning
+from smtptui.core.sasl import (
+    SASLError,
+    cram_md5_response,
+    is_secret_line,
+    login_response,
+    plain_initial_response,
+)
+from smtptui.core.state import END_OF_DATA, GREETING, State, expected_codes
+from smtptui.core.transcript import Direction, Entry, Transcript
+from smtptui.net.errors import SMTPClientError
+from smtptui.session.autosave import Autosave, History, log_exception
+from smtptui.session.events import (
+    Closed,
+    Connected,
+    Connecting,
+    DataProgress,
+    Event,
+    Failed,
+    LineSent,
+    Note,
+    RemoteLine,
+    ReplyReceived,
+    ServerLog,
+    StateChanged,
+    TLSUp,
+)
+
+if TYPE_CHECKING:
+    from smtptui.core.ehlo import Capabilities
+    from smtptui.core.replies import Reply
+    from smtptui.net.client import SMTPClient
+    from smtptui.server.app import ServerEvent
+    from smtptui.session.connect import Connector
+
+__all__ = ["Session", "SessionError"]
+
+Dialect = Literal["rfc821", "rfc5321"]
+
+IDLE_TIMEOUT = 24 * 3600.0
+"""When nothing is awaited the reader waits this long (the server's own idle timeout,
+usually 5 minutes, ends an idle session long before)."""
+FILE_CHUNK = 256 * 1024
+"""Octets read from a message file at a time."""
+MAX_REMOTE_LINE = 64 * 1024
+"""After TURN: the longest line accepted from the remote."""
+QUIT_GRACE = 1.0
+"""After TURN, seconds we let the remote hang up after our 221."""
+
+_REPLY_LINE = re.compile(r"[2-5][0-9][0-9](?:[ -].*)?\Z", re.DOTALL)
+
+
+class SessionError(Exception):
+    """Something the user asked for that cannot be done now (one line, for the user)."""
+
+
+class Session:
+    """One interactive SMTP session over a connector (see :func:`make_connector`).
+
+    ``dialect`` is the grammar lines are checked against; ``helo_name`` the name
+    offered for HELO/EHLO completion; ``autosave`` (default True) appends the transcript
+    to the data directory as it happens; ``history`` is the persisted command history
+    (None: a fresh in-memory one when autosave is off, the user's file otherwise).
+    """
+
+    def __init__(self, connector: Connector, *, dialect: Dialect = "rfc5321",
+                 helo_name: str | None = None, autosave: bool | Path = True,
+                 history: History | None = None) -> None:
+        self.connector = connector
+        self.dialect: Dialect = dialect
+        self._helo_name = helo_name
+        self.transcript = Transcript()
+        self.client: SMTPClient | None = None
+        self._subscribers: list[Callable[[Event], None]] = []
+        self._reader: asyncio.Task[None] | None = None
+        self._wake: asyncio.Future[None] | None = None
+        self._waiters: deque[asyncio.Future[Reply | None]] = deque()
+        self._replies_by_id: dict[int, Entry] = {}
+        self._send_lock = asyncio.Lock()
+        self._caps_before_tls: Capabilities | None = None
+        self._closing_reason: str | None = None
+        # After TURN (we are the receiver): the remote's last command and data mode.
+        self._remote_verb = GREETING
+        self._remote_data = False
+        self._turn_quit = False
+        self.autosave: Autosave | None = None
+        self._autosave_dir = autosave if isinstance(autosave, Path) else None
+        self._autosave_on = bool(autosave)
+        self.history = history if history is not None else (
+            History() if autosave is not False else History(path=Path(os.devnull)))
+        self.transcript.subscribe(self._on_entry)
+        if getattr(connector, "embedded", False) and getattr(connector, "on_event", 1) is None:
+            connector.on_event = self._on_server_event  # type: ignore[attr-defined]
+
+    # -- subscribing ------------------------------------------------------------------------
+
+    def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
+        """Call ``callback(event)`` for every event from now on (synchronously, in order,
+        on the session's loop). Returns the function that unsubscribes."""
+        self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._subscribers:
+                self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    async def events(self) -> AsyncIterator[Event]:
+        """The events as an async iterator (until :class:`Closed`), for simple clients."""
+        queue: asyncio.Queue[Event] = asyncio.Queue()
+        unsubscribe = self.subscribe(queue.put_nowait)
+        try:
+            while True:
+                event = await queue.get()
+                yield event
+                if isinstance(event, Closed):
+                    return
+        finally:
+            unsubscribe()
+
+    def _emit(self, event: Event) -> None:
+        for callback in list(self._subscribers):
+            try:
+                callback(event)
+            except Exception as exc:  # noqa: BLE001 - a front-end bug must not end the session
+                log_exception(exc, f"event subscriber {callback!r}")
+
+    def _on_entry(self, entry: Entry) -> None:
+        if self.autosave is not None:
+            self.autosave.add(entry)
+            if self.autosave.error is not None:
+                error_text, self.autosave = self.autosave.error, None
+                self._emit(Failed("autosave", error_text))
+        if entry.direction is Direction.CLIENT:
+            self._emit(LineSent(entry))
+        elif entry.direction is Direction.NOTE:
+            self._emit(Note(entry))
+        elif entry.reply is not None:
+            self._replies_by_id[id(entry.reply)] = entry  # emitted once matched
+        else:
+            self._on_remote_line(entry)
+
+    def _on_server_event(self, event: ServerEvent) -> None:
+        self._emit(ServerLog(event))
+
+    # -- what the session knows -------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        return self.client is not None and not self.client.closed
+
+    @property
+    def state(self) -> State:
+        return self.client.tracker.state if self.client is not None else State.CLOSED
+
+    @property
+    def capabilities(self) -> Capabilities | None:
+        return self.client.tracker.capabilities if self.client is not None else None
+
+    @property
+    def helo_name(self) -> str:
+        if self._helo_name is None:
+            self._helo_name = socket.gethostname() or "localhost"
+        return self._helo_name
+
+    @property
+    def label(self) -> str:
+        return self.connector.label(None)
+
+    def snapshot(self) -> StateChanged:
+        """The current state as the event a front end renders its state panel from."""
+        client = self.client
+        if client is None:
+            return StateChanged(State.CLOSED, "not connected", (), (), None, 0, 0, False,
+                                None, None, self._caps_before_tls, (), False, "client")
+        t = client.tracker
+        state = t.state
+        description = state.description
+        if state is State.CLOSED and not client.closed:
+            description = "session closing"
+        return StateChanged(
+            state, description, t.legal_verbs(), t.usual_next(), t.hello, t.recipients,
+            t.transactions, t.authenticated, client.tls, t.capabilities,
+            self._caps_before_tls, tuple(p.verb for p in t.pending), t.sending_data, t.role)
+
+    # -- checking and completing ------------------------------------------------------------
+
+    def check(self, line: str) -> list[Diagnostic]:
+        """Grammar (in the session's dialect, against the advertised extensions) and
+        sequence diagnostics for ``line``, before it is sent. Message text and SASL
+        responses are not commands: nothing to check. After TURN, a reply line."""
+        client = self.client
+        tracker = client.tracker if client is not None else None
+        if tracker is not None and tracker.state is State.TURNED:
+            return self._check_reply_line(line)
+        if tracker is not None and (tracker.sending_data or tracker.state is State.AUTH):
+            return tracker.check_sequence(line)
+        found = grammar.check(line, self.dialect, self.capabilities)
+        if tracker is not None and line.strip():
+            found.extend(tracker.check_sequence(line))
+        return found
+
+    def _check_reply_line(self, line: str) -> list[Diagnostic]:
+        if self._remote_data:
+            return []
+        if not _REPLY_LINE.match(line):
+            return [error(0, min(len(line), 3) or 1,
+                          "after TURN you are the receiver: answer with a reply, a code "
+                          "of three digits (2xx-5xx) then a space and text",
+                          "RFC 821 §4.2")]
+        code = int(line[:3])
+        allowed = expected_codes(self._remote_verb, "rfc821") if self._remote_verb else ()
+        if allowed and code not in allowed:
+            shown = ", ".join(str(c) for c in sorted(allowed))
+            verb = _verb_name(self._remote_verb)
+            return [warning(0, 3, f"{code} is not among the replies RFC 821 "
+                                             f"lists for {verb}: {shown}", "RFC 821 §4.3")]
+        return []
+
+    def complete(self, line: str) -> list[Candidate]:
+        """Completion candidates for the line typed so far, best first."""
+        client = self.client
+        if client is not None and client.tracker.state is State.TURNED:
+            return self._complete_reply(line)
+        state = client.tracker if client is not None else None
+        return complete(line, state, history=self.history.lines, local_name=self.helo_name)
+
+    def _complete_reply(self, line: str) -> list[Candidate]:
+        if self._remote_data or not self._remote_verb:
+            return []
+        typed = line.lstrip()
+        out = []
+        for code in sorted(expected_codes(self._remote_verb, "rfc821")):
+            text = str(code)
+            if text.startswith(typed[:3]) and len(typed) <= 3:
+                meaning = explain(code).meaning
+                out.append(Candidate(f"{text} ", len(line) - len(typed), text, meaning,
+                                     "value"))
+        return out
+
+    def expected_reply_codes(self) -> tuple[int, ...]:
+        """After TURN: the codes RFC 821 lists for the command the remote just sent."""
+        if self.state is not State.TURNED or self._remote_data or not self._remote_verb:
+            return ()
+        return tuple(sorted(expected_codes(self._remote_verb, "rfc821")))
+
+    # -- connecting -------------------------------------------------------------------------
+
+    async def connect(self) -> bool:
+        """Open the connection and start reading (the greeting arrives as an event).
+        False (after a :class:`Failed` event) when it could not be opened."""
+        if self.connected:
+            raise SessionError("already connected: disconnect first")
+        label = self.connector.label(None)
+        self._emit(Connecting(label))
+        if self.autosave is None and self._autosave_on:
+            try:
+                self.autosave = Autosave(label, self._autosave_dir)
+            except OSError as exc:
+                self._emit(Failed("autosave", f"cannot write the transcript file: "
+                                              f"{exc.strerror or exc}"))
+        try:
+            client = await self.connector(None, transcript=self.transcript)
+        except SMTPClientError as exc:
+            self._emit(Failed(exc.step, exc.reason))
+            self._emit(self.snapshot())
+            return False
+        except Exception as exc:  # noqa: BLE001 - one line for the user, details in the log
+            self._internal_error("connect", exc)
+            self._emit(self.snapshot())
+            return False
+        self.client = client
+        self._caps_before_tls = None
+        self._remote_verb, self._remote_data, self._turn_quit = GREETING, False, False
+        self._closing_reason = None
+        self._waiters.clear()
+        self._waiters.append(asyncio.get_running_loop().create_future())  # the greeting
+        self._emit(Connected(label, client.host, client.port, client.peer[0],
+                             bool(getattr(self.connector, "embedded", False))))
+        self._emit(self.snapshot())
+        self._reader = asyncio.create_task(self._read_loop(client), name="smtptui-reader")
+        return True
+
+    async def greeting(self) -> Reply | None:
+        """The greeting, once it arrives (None if the connection failed first)."""
+        if not self._waiters:
+            return None
+        return await asyncio.shield(self._waiters[0])
+
+    async def disconnect(self, reason: str = "disconnected by the user") -> None:
+        """Drop the connection now (no QUIT). The transcript and history stay."""
+        client = self.client
+        if client is None or client.closed:
+            return
+        self._closing_reason = reason
+        await self._stop_reader()
+        await client.close()
+        self._finish(reason)
+
+    async def reconnect(self) -> bool:
+        """Disconnect if needed, then connect again to the same place; the transcript goes
+        on (a note marks the new connection)."""
+        await self.disconnect("reconnecting")
+        return await self.connect()
+
+    async def aclose(self) -> None:
+        """End everything: the connection, the embedded server, the autosave file."""
+        await self.disconnect("session closed")
+        await self._stop_reader()
+        with contextlib.suppress(Exception):
+            await self.connector.aclose()
+        if self.autosave is not None:
+            self.autosave.close()
+            self.autosave = None
+
+    # -- sending ----------------------------------------------------------------------------
+
+    def _require_client(self) -> SMTPClient:
+        client = self.client
+        if client is None or client.closed:
+            raise SessionError("not connected (reconnect to go on)")
+        return client
+
+    async def send(self, line: str, *, pipeline: bool | None = None
+                   ) -> asyncio.Future[Reply | None] | None:
+        """Send one line as typed; returns the future of its reply (None for message text
+        and, after TURN, for our replies).
+
+        ``pipeline``: send at once even when earlier commands are unanswered. The default
+        does so only when the server advertised PIPELINING (RFC 2920); otherwise the line
+        waits for the earlier replies, as a careful client would. In DATA (after 354) the
+        line is message text (dot-stuffed: a leading "." is doubled), and "." ends it.
+        """
+        if "\r" in line or "\n" in line:
+            raise SessionError("a line cannot contain CR or LF (the line end is added)")
+        client = self._require_client()
+        if client.tracker.state is State.TURNED:
+            await self._send_turned_reply(client, line)
+            return None
+        if pipeline is None:
+            caps = client.tracker.capabilities
+            pipeline = caps is not None and caps.pipelining
+        if not pipeline:
+            await self._wait_for_answers()
+            client = self._require_client()
+        async with self._send_lock:
+            return await self._send_now(client, line)
+
+    async def _send_now(self, client: SMTPClient, line: str
+                        ) -> asyncio.Future[Reply | None] | None:
+        tracker = client.tracker
+        in_data = tracker.sending_data
+        wire = line
+        if in_data and line.startswith(".") and line != ".":
+            wire = "." + line  # RFC 5321 §4.5.2 transparency
+        secret = not in_data and is_secret_line(line, tracker.state is State.AUTH)
+        if not in_data and not secret:
+            self.history.add(line)
+        before = len(tracker.pending)
+        future: asyncio.Future[Reply | None] | None = None
+        try:
+            await client.send_line(wire, secret=secret)
+        except SMTPClientError as exc:
+            await self._fail(exc.step, exc.reason)
+            return None
+        finally:
+            if len(client.tracker.pending) > before:
+                future = asyncio.get_running_loop().create_future()
+                self._waiters.append(future)
+                self._rearm()
+        self._emit(self.snapshot())
+        return future
+
+    async def command(self, line: str, *, pipeline: bool | None = None) -> Reply | None:
+        """Send ``line`` and wait for its reply (None when the connection ended first)."""
+        future = await self.send(line, pipeline=pipeline)
+        if future is None:
+            return None
+        return await future
+
+    async def _wait_for_answers(self) -> None:
+        waiting = [f for f in self._waiters if not f.done()]
+        if waiting:
+            await asyncio.wait(waiting)
+
+    async def send_message(self, text: str | None = None, *, path: str | os.PathLike[str]
+                           | None = None) -> Reply | None:
+        """After 354: send a whole message (``text``, or the file at ``path`` streamed in
+        chunks, never read whole), dot-stuffed, then the end marker; returns the final
+        reply (None when the connection ended). :class:`DataProgress` events report the
+        octets sent."""
+        client = self._require_client()
+        if not client.tracker.sending_data:
+            raise SessionError("the server has not said 354 yet: send DATA first")
+        if (text is None) == (path is None):
+            raise SessionError("give the message text or a file, not both")
+        total: int | None
+        if path is not None:
+            try:
+                handle = open(path, "rb")  # noqa: SIM115, ASYNC230 - closed in _file_chunks
+                total = os.fstat(handle.fileno()).st_size
+            except OSError as exc:
+                raise SessionError(f"{path}: {exc.strerror or exc}") from None
+            chunks: Iterator[bytes] = _file_chunks(handle)
+        else:
+            assert text is not None
+            data = text.encode("utf-8", "surrogateescape")
+            total = len(data)
+            chunks = iter([data])
+        last = time.monotonic()
+
+        def progress(octets: int) -> None:
+            nonlocal last
+            now = time.monotonic()
+            if now - last >= 0.05 or (total is not None and octets >= total):
+                last = now
+                self._emit(DataProgress(octets, total))
+
+        async with self._send_lock:
+            before = len(client.tracker.pending)
+            try:
+                await client.send_data(chunks, await_reply=False, progress=progress)
+            except SMTPClientError as exc:
+                await self._fail(exc.step, exc.reason)
+                return None
+            except OSError as exc:  # the file could not be read mid-way
+                await self._fail("message data", f"{path}: {exc.strerror or exc}")
+                return None
+            finally:
+                if len(client.tracker.pending) > before:
+                    future: asyncio.Future[Reply | None] = (
+                        asyncio.get_running_loop().create_future())
+                    self._waiters.append(future)
+                    self._rearm()
+        self._emit(self.snapshot())
+        if not self._waiters:
+            return None
+        return await self._waiters[-1]
+
+    async def starttls(self) -> Reply | None:
+        """STARTTLS; on 220 the reader performs the handshake (TLSUp, or Failed)."""
+        reply = await self.command("STARTTLS")
+        if reply is not None and reply.code == 220:
+            # Wait until the handshake settled (the reader emits the result).
+            while self.connected and self.state is State.TLS:
+                await asyncio.sleep(0.01)
+        return reply
+
+    async def auth(self, mechanism: str, user: str, password: str) -> Reply | None:
+        """AUTH with PLAIN, LOGIN or CRAM-MD5, the responses computed here and masked
+        everywhere. Returns the final reply (235 on success)."""
+        mech = mechanism.upper()
+        try:
+            if mech == "PLAIN":
+                return await self.command(f"AUTH PLAIN {plain_initial_response(user, password)}")
+            if mech == "LOGIN":
+                reply = await self.command("AUTH LOGIN")
+                while reply is not None and reply.code == 334:
+                    _asks, answer = login_response(reply.text, user, password)
+                    reply = await self.command(answer)
+                return reply
+            if mech == "CRAM-MD5":
+                reply = await self.command("AUTH CRAM-MD5")
+                if reply is None or reply.code != 334:
+                    return reply
+                try:
+                    answer = cram_md5_response(reply.text, user, password)
+                except SASLError:
+                    await self.command("*")  # cancel the exchange (RFC 4954 §4)
+                    raise
+                return await self.command(answer)
+        except SASLError as exc:
+            raise SessionError(f"AUTH {mech}: {exc}") from None
+        raise SessionError(f"AUTH {mechanism}: smtptui computes PLAIN, LOGIN and CRAM-MD5; "
+                           "type the exchange by hand for other mechanisms")
+
+    async def quit(self) -> Reply | None:
+        """QUIT; the reader closes the connection after the 221."""
+        if not self.connected:
+            return None
+        reply = await self.command("QUIT")
+        if self._reader is not None:
+            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(self._reader), 5)
+        return reply
+
+    # -- TURN: we are the receiver ----------------------------------------------------------
+
+    async def _send_turned_reply(self, client: SMTPClient, line: str) -> None:
+        if self._remote_data:
+            raise SessionError("the remote is sending its message: wait for its '.'")
+        async with self._send_lock:
+            try:
+                await client.send_raw_line(line, step="reply")
+            except SMTPClientError as exc:
+                await self._fail(exc.step, exc.reason)
+                return
+        code = line[:3]
+        if code == "354":
+            self._remote_data = True
+        if self._remote_verb == "QUIT" and code == "221":
+            self._turn_quit = True
+            await client.wait_for_hangup(QUIT_GRACE)
+            await self.disconnect("the remote said QUIT and we answered 221")
+            return
+        self._remote_verb = ""  # answered: wait for the next command
+        self._emit(self.snapshot())
+
+    def _on_remote_line(self, entry: Entry) -> None:
+        text = entry.text
+        if self._remote_data:
+            if text == ".":
+                self._remote_data = False
+                self._remote_verb = END_OF_DATA
+                self._emit(RemoteLine(entry, END_OF_DATA,
+                                      tuple(sorted(expected_codes(END_OF_DATA, "rfc821"))),
+                                      False))
+            else:
+                self._emit(RemoteLine(entry, "", (), True))
+            return
+        verb = text.split(" ", 1)[0].upper()
+        self._remote_verb = verb
+        self._emit(RemoteLine(entry, verb, tuple(sorted(expected_codes(verb, "rfc821"))), False))
+
+    # -- the reader -------------------------------------------------------------------------
+
+    def _rearm(self) -> None:
+        wake = self._wake
+        if wake is not None and not wake.done():
+            wake.set_result(None)
+
+    async def _read_loop(self, client: SMTPClient) -> None:
+        try:
+            while not client.closed:
+                if client.tracker.state is State.TURNED:
+                    if not await self._read_remote(client):
+                        return
+                    continue
+                reply = await self._next_reply(client)
+                if reply is None:
+                    continue  # re-armed: something was sent
+                if not await self._handle_reply(client, reply):
+                    return
+        except SMTPClientError as exc:
+            if self._closing_reason is None:  # not a close we asked for
+                await self._fail(exc.step, exc.reason, from_reader=True)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            self._internal_error("reading replies", exc)
+            await self._fail("internal", "the session was closed after an internal error",
+                             from_reader=True, quiet=True)
+
+    async def _next_reply(self, client: SMTPClient) -> Reply | None:
+        pending = client.tracker.pending
+        timeouts = client.timeouts
+        if pending:
+            verb = pending[0].verb
+            if verb == GREETING:
+                step, timeout = "greeting", timeouts.greeting
+            elif verb == END_OF_DATA:
+                step, timeout = "end of data", timeouts.data
+            else:
+                step, timeout = _verb_name(verb) or "reply", timeouts.reply
+        else:
+            step, timeout = "idle", IDLE_TIMEOUT
+        loop = asyncio.get_running_loop()
+        self._wake = wake = loop.create_future()
+        read = asyncio.ensure_future(client.read_reply(step, timeout))
+        try:
+            await asyncio.wait({read, wake}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            read.cancel()
+            raise
+        if read.done():
+            return read.result()
+        read.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await read
+        return None
+
+    async def _handle_reply(self, client: SMTPClient, reply: Reply) -> bool:
+        tracker = client.tracker
+        transition = tracker.last
+        assert transition is not None
+        entry = self._replies_by_id.pop(id(reply), None)
+        if entry is None:  # defensive: every reply is in the transcript
+            entry = Entry(Direction.SERVER, time.monotonic(), reply.raw, reply.text,
+                          reply=reply)
+        try:
+            explanation = explain(reply) if reply.code is not None else None
+        except ValueError:
+            explanation = None
+        self._emit(ReplyReceived(entry, reply, transition, explanation))
+        if transition.verb:
+            while self._waiters:
+                future = self._waiters.popleft()
+                if not future.done():
+                    future.set_result(reply)
+                    break
+        else:
+            client.transcript.append(Entry(
+                Direction.NOTE, time.monotonic(), b"",
+                "unsolicited reply: no command was waiting for it (RFC 5321 §4.1.1: a "
+                "server replies only to commands; when not pipelining, later replies may "
+                "be matched to the wrong commands)"))
+        if transition.after is State.TLS and reply.code == 220:
+            self._caps_before_tls = tracker.capabilities  # for "what changed after TLS"
+            try:
+                await client.secure()
+            except SMTPClientError as exc:
+                await self._fail(exc.step, exc.reason, from_reader=True)
+                return False
+            if client.tls is not None:
+                self._emit(TLSUp(client.tls))
+        self._emit(self.snapshot())
+        if client.tracker.state is State.CLOSED:
+            code = reply.code
+            why = ("the server said 221 and closes the connection" if code == 221 else
+                   f"the server said {code} and closes the connection")
+            if code == 221 and transition.verb == "QUIT":
+                with contextlib.suppress(Exception):
+                    await client.wait_for_hangup(QUIT_GRACE)
+            self._closing_reason = why
+            await client.close()
+            self._finish(why)
+            return False
+        return True
+
+    async def _read_remote(self, client: SMTPClient) -> bool:
+        timeouts = client.timeouts
+        timeout = timeouts.data if self._remote_data else IDLE_TIMEOUT
+        step = "remote message data" if self._remote_data else "remote command"
+        loop = asyncio.get_running_loop()
+        self._wake = wake = loop.create_future()
+        read = asyncio.ensure_future(client.read_line(step, timeout, max_length=MAX_REMOTE_LINE))
+        await asyncio.wait({read, wake}, return_when=asyncio.FIRST_COMPLETED)
+        if not read.done():
+            read.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await read
+            return not client.closed
+        try:
+            read.result()  # the entry was emitted as a RemoteLine already
+        except SMTPClientError as exc:
+            if self._turn_quit:
+                return False
+            await self._fail(exc.step, exc.reason, from_reader=True)
+            return False
+        self._emit(self.snapshot())
+        return True
+
+    # -- ending -----------------------------------------------------------------------------
+
+    async def _stop_reader(self) -> None:
+        reader, self._reader = self._reader, None
+        if reader is None or reader is asyncio.current_task():
+            return
+        if not reader.done():
+            reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await reader
+
+    async def _fail(self, step: str, reason: str, *, from_reader: bool = False,
+                    quiet: bool = False) -> None:
+        """A network step failed: say so once, drop the connection, keep everything else."""
+        client = self.client
+        if not quiet:
+            self._emit(Failed(step, reason))
+        if client is not None and not client.closed:
+            self._closing_reason = f"{step}: {reason}"
+            if not from_reader:
+                await self._stop_reader()
+            await client.close()
+        self._finish(f"{step}: {reason}")
+
+    def _finish(self, reason: str) -> None:
+        for future in self._waiters:
+            if not future.done():
+                future.set_result(None)
+        self._waiters.clear()
+        self._emit(self.snapshot())
+        self._emit(Closed(reason))
+
+    def _internal_error(self, where: str, exc: BaseException) -> None:
+        path = log_exception(exc, where)
+        shown = f" (details in {path})" if path is not None else ""
+        self._emit(Failed("internal", f"unexpected {type(exc).__name__} while {where}: "
+                                      f"{str(exc)[:200]}{shown}"))
+
+
+def _verb_name(verb: str) -> str:
+    if verb == GREETING:
+        return "greeting"
+    if verb == END_OF_DATA:
+        return "end of data"
+    return verb.strip("<>")
+
+
+def _file_chunks(handle: Any) -> Iterator[bytes]:
+    with handle:
+        while True:
+            chunk = handle.read(FILE_CHUNK)
+            if not chunk:
+                return
+            yield chunk
