@@ -444,19 +444,28 @@ class Session:
             data = text.encode("utf-8", "surrogateescape")
             total = len(data)
             chunks = iter([data])
+        read = 0
         last = time.monotonic()
 
-        def progress(octets: int) -> None:
+        def counted() -> Iterator[bytes]:
+            nonlocal read
+            for chunk in chunks:
+                read += len(chunk)
+                yield chunk
+
+        def progress(_wire_octets: int) -> None:
+            # Reported in octets of the message as given (the file's size is the total),
+            # not as normalised for the wire.
             nonlocal last
             now = time.monotonic()
-            if now - last >= 0.05 or (total is not None and octets >= total):
+            if now - last >= 0.05 or (total is not None and read >= total):
                 last = now
-                self._emit(DataProgress(octets, total))
+                self._emit(DataProgress(read, total))
 
         async with self._send_lock:
             before = len(client.tracker.pending)
             try:
-                await client.send_data(chunks, await_reply=False, progress=progress)
+                await client.send_data(counted(), await_reply=False, progress=progress)
             except SMTPClientError as exc:
                 await self._fail(exc.step, exc.reason)
                 return None
@@ -537,6 +546,7 @@ class Session:
             self._remote_data = True
         if self._remote_verb == "QUIT" and code == "221":
             self._turn_quit = True
+            await self._stop_reader()  # one reader at a time: now we wait for the hang-up
             await client.wait_for_hangup(QUIT_GRACE)
             await self.disconnect("the remote said QUIT and we answered 221")
             return
@@ -601,20 +611,29 @@ class Session:
                 step, timeout = _verb_name(verb) or "reply", timeouts.reply
         else:
             step, timeout = "idle", IDLE_TIMEOUT
+        read = await self._race(client.read_reply(step, timeout))
+        return None if read is None else read.result()
+
+    async def _race(self, reading: Any) -> asyncio.Future[Any] | None:
+        """Run one read until it completes (its future) or something is sent (None: the
+        read was cancelled, so that the next one gets the right deadline). The read is
+        always finished before this returns or raises: the stream allows one reader."""
         loop = asyncio.get_running_loop()
         self._wake = wake = loop.create_future()
-        read = asyncio.ensure_future(client.read_reply(step, timeout))
+        read = asyncio.ensure_future(reading)
         try:
             await asyncio.wait({read, wake}, return_when=asyncio.FIRST_COMPLETED)
         except asyncio.CancelledError:
             read.cancel()
+            await asyncio.wait({read})
             raise
         if read.done():
-            return read.result()
+            return read
         read.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await read
-        return None
+        await asyncio.wait({read})
+        if read.cancelled():
+            return None
+        return read  # it completed while being cancelled: keep what it read
 
     async def _handle_reply(self, client: SMTPClient, reply: Reply) -> bool:
         tracker = client.tracker
@@ -668,14 +687,8 @@ class Session:
         timeouts = client.timeouts
         timeout = timeouts.data if self._remote_data else IDLE_TIMEOUT
         step = "remote message data" if self._remote_data else "remote command"
-        loop = asyncio.get_running_loop()
-        self._wake = wake = loop.create_future()
-        read = asyncio.ensure_future(client.read_line(step, timeout, max_length=MAX_REMOTE_LINE))
-        await asyncio.wait({read, wake}, return_when=asyncio.FIRST_COMPLETED)
-        if not read.done():
-            read.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await read
+        read = await self._race(client.read_line(step, timeout, max_length=MAX_REMOTE_LINE))
+        if read is None:
             return not client.closed
         try:
             read.result()  # the entry was emitted as a RemoteLine already
