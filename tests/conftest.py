@@ -39,3 +39,25 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
         report.outcome = "failed"
         report.longrepr = (f"CI=true: a required server or tool is missing, so this test "
                            f"fails instead of skipping: {reason}")
+
+
+# The suite must leave the machine as it found it: a test (or the code under test) that
+# loosens or tightens a shared directory breaks every other program on the machine (a
+# private Postfix cannot start when /tmp is 0700). Checked at the end of every run.
+_SHARED_PATHS = ("/tmp", "/dev", "/dev/null")
+
+
+def _modes() -> dict[str, int]:
+    return {p: os.stat(p).st_mode for p in _SHARED_PATHS if os.path.exists(p)}
+
+
+_MODES_AT_START = _modes()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    changed = {p: (oct(_MODES_AT_START[p]), oct(m)) for p, m in _modes().items()
+               if p in _MODES_AT_START and m != _MODES_AT_START[p]}
+    if changed:
+        session.config.get_terminal_writer().line(
+            f"the test run changed the mode of shared paths: {changed}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

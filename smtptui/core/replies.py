@@ -34,6 +34,9 @@ __all__ = [
 
 MAX_REPLY_LINE = 512
 """RFC 5321 §4.5.3.1.5: a reply line is at most 512 octets including the code and CRLF."""
+MAX_REPLY_OCTETS = 1024 * 1024
+"""Octets of one reply kept by default: a hostile server's endless reply is read to its
+end but only this much of it is held (a real EHLO of 10,000 keywords is ~120 KB)."""
 
 # RFC 3463 §2 status-code = class "." subject "." detail; subject/detail 1*3digit, no
 # leading zeros (the RFC's words), followed by white space or the end of the text.
@@ -166,12 +169,12 @@ _KINDS: dict[str, tuple[Severity, str]] = {
     "nospace": (_E, "RFC 5321 §4.2 Reply-line"),
     "barelf": (_W, "RFC 5321 §2.3.8"),
     "long": (_W, "RFC 5321 §4.5.3.1.5"),
-    "capped": (_E, "smtptui max_line_length"),
+    "capped": (_W, "smtptui max_line_length"),
     "control": (_W, "RFC 5321 §4.2 textstring"),
     "nul": (_W, "RFC 5321 §4.2 textstring"),
     "utf8": (_W, "RFC 6531 §3.7.4"),
     "enhclass": (_W, "RFC 2034 §4; RFC 3463 §2"),
-    "cut": (_E, "smtptui max_reply_lines"),
+    "cut": (_W, "smtptui max_reply_size"),
     "noeol": (_W, "RFC 5321 §4.2 Reply-line"),
     "partial": (_E, "RFC 5321 §4.2.1"),
 }
@@ -205,23 +208,31 @@ class ReplyParser:
         "_last",
         "_pending",
         "_raw",
+        "_size",
+        "_skipped_lines",
+        "_skipped_octets",
         "_skipping",
         "_texts",
         "max_line_length",
         "max_reply_lines",
+        "max_reply_octets",
     )
 
-    def __init__(self, max_line_length: int = 8192, max_reply_lines: int = 100_000) -> None:
+    def __init__(self, max_line_length: int = 8192, max_reply_lines: int = 100_000,
+                 max_reply_octets: int = MAX_REPLY_OCTETS) -> None:
         if max_line_length < 16:
             raise ValueError("max_line_length must be at least 16")
         if max_reply_lines < 1:
             raise ValueError("max_reply_lines must be at least 1")
+        if max_reply_octets < max_line_length:
+            raise ValueError("max_reply_octets must be at least max_line_length")
         self.max_line_length = max_line_length
         self.max_reply_lines = max_reply_lines
+        self.max_reply_octets = max_reply_octets
         self._pending = b""      # the incomplete last line (at most max_line_length + 1 octets)
         self._dropped = 0        # octets discarded from the incomplete line (0: not capping)
         self._last = b""         # the last octet discarded (a CR may precede the LF)
-        self._skipping = False   # skipping the rest of a reply cut at max_reply_lines
+        self._skipping = False   # skipping the rest of a reply cut at a cap (still counted)
         self._reset_reply()
 
     def _reset_reply(self) -> None:
@@ -230,6 +241,9 @@ class ReplyParser:
         self._code: int | None = None
         self._head: bytes | None = None  # the first line's three code octets
         self._issues: dict[str, _Issue] = {}
+        self._size = 0            # octets kept of this reply (raw, line ends included)
+        self._skipped_lines = 0   # lines read and discarded after the reply was cut
+        self._skipped_octets = 0
         self._fast: re.Pattern[bytes] | None = None
         self._fast_sep_s = ""
         self._fast_head = b""
@@ -285,19 +299,26 @@ class ReplyParser:
             if dropped and self._last == b"\r":
                 dropped -= 1
             self._pending, self._dropped, self._last = b"", 0, b""
-            if not self._skipping:
+            if self._skipping:
+                self._skipped_lines += 1
+                self._skipped_octets += len(line) + dropped
+            else:
                 self._issue("noeol", len(self._texts) + 1, len(line), len(line),
                             "the last line has no line end (the connection closed)")
-            self._take_line(line, dropped, out, eol=b"")
-        self._skipping = False
+                self._take_line(line, dropped, out, eol=b"")
         if out:
+            self._skipping = False
             return out[0]
         if self._texts:
-            n = len(self._texts)
+            n = len(self._texts) + self._skipped_lines
+            if self._skipping:
+                self._cut_issue()
+            self._skipping = False
             self._issue("partial", n, 0, 0,
                         f"the connection closed in the middle of a reply ({n} line"
                         f"{'s' if n != 1 else ''} received, no final line)")
             return self._finish()
+        self._skipping = False
         self._reset_reply()
         return None
 
@@ -329,7 +350,8 @@ class ReplyParser:
                         eol, sep = 1, self._fast_sep_s[1:]
                         if others != b"\n" * k:
                             k = self.max_reply_lines
-                    if len(self._texts) + k < self.max_reply_lines:
+                    if (len(self._texts) + k < self.max_reply_lines
+                            and self._size + len(r) < self.max_reply_octets):
                         try:
                             text = r[4:-eol].decode("ascii")
                         except UnicodeDecodeError:
@@ -343,13 +365,15 @@ class ReplyParser:
                                             "the line ends in a bare LF, not CRLF", k)
                             self._texts.extend(parts)
                             self._raw.append(r)
+                            self._size += len(r)
                             return
                 # (B) A run of clean continuation lines, then per-line code.
                 m = self._fast.match(buf, pos, end)
                 if m is not None:
                     e = m.end()
                     parts = None
-                    if len(self._texts) + buf.count(b"\n", pos, e) < self.max_reply_lines:
+                    if (len(self._texts) + buf.count(b"\n", pos, e) < self.max_reply_lines
+                            and self._size + (e - pos) < self.max_reply_octets):
                         try:
                             parts = buf[pos + 4 : e - 2].decode("utf-8").split(self._fast_sep_s)
                         except UnicodeDecodeError:
@@ -357,14 +381,21 @@ class ReplyParser:
                     if parts is not None:
                         self._texts.extend(parts)
                         self._raw.append(buf[pos:e])
-                    else:  # invalid UTF-8 or the reply must be cut: line by line
-                        for line in buf[pos : e - 1].split(b"\n"):
-                            take(line, 0, out)
-                    pos = e
+                        self._size += e - pos
+                        pos = e
+                    else:
+                        # Invalid UTF-8, or the reply must be cut: line by line up to the
+                        # cut; the skipping path below takes the rest in bulk.
+                        while pos < e and not self._skipping:
+                            nl = buf.index(b"\n", pos)
+                            take(buf[pos:nl], 0, out)
+                            pos = nl + 1
                     continue
             elif self._skipping:
                 m = _SKIP_RE.match(buf, pos, end)
                 if m is not None:
+                    self._skipped_lines += buf.count(b"\n", pos, m.end())
+                    self._skipped_octets += m.end() - pos
                     pos = m.end()
                     continue
             nl = buf.index(b"\n", pos)
@@ -374,8 +405,13 @@ class ReplyParser:
     def _take_line(self, line: bytes, dropped: int, out: list[Reply], eol: bytes | None = None) -> None:
         """One line without its LF. ``dropped``: content octets already discarded."""
         if self._skipping:
+            self._skipped_lines += 1
+            self._skipped_octets += len(line) + 1 + dropped
             if line[3:4] != b"-":
+                # The final line of the cut reply: now it is complete.
                 self._skipping = False
+                self._cut_issue()
+                out.append(self._finish())
             return
         n = len(self._texts) + 1
         bare_lf = False
@@ -458,13 +494,13 @@ class ReplyParser:
             self._texts.append(text.decode("utf-8", "replace"))
             self._issue("utf8", n, 0, len(content), "the text is not valid UTF-8 (shown with U+FFFD)")
         self._raw.append(content + eol)
+        self._size += len(content) + len(eol)
         if not more:
             out.append(self._finish())
-        elif len(self._texts) >= self.max_reply_lines:
-            self._issue("cut", n, 0, 0,
-                        f"the reply was cut after {n} lines; the rest of it is discarded")
-            out.append(self._finish())
+        elif len(self._texts) >= self.max_reply_lines or self._size >= self.max_reply_octets:
+            # Keep what we have; read and count the rest until the final line arrives.
             self._skipping = True
+            self._fast = None
         elif self._fast is None and self._code is not None and self._head is not None:
             width = min(MAX_REPLY_LINE - 2, self.max_line_length) - 4
             key = (self._head, width)
@@ -479,6 +515,13 @@ class ReplyParser:
             self._fast_sep_s = "\r\n" + self._head.decode("ascii") + "-"
             self._fast_head = self._head + b"-"
             self._fast_width = width
+
+    def _cut_issue(self) -> None:
+        n = len(self._texts)
+        self._issue("cut", n, 0, 0,
+                    f"the reply was cut after {n} lines ({self._size} octets kept); "
+                    f"{self._skipped_lines} more line{'s' if self._skipped_lines != 1 else ''} "
+                    f"({self._skipped_octets} octets) were read and discarded")
 
     def _issue(self, kind: str, line: int, start: int, end: int, message: str,
                count: int = 1) -> None:

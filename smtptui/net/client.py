@@ -67,15 +67,28 @@ READ_SIZE = 64 * 1024
 """Octets asked of the socket per read: what one read can add to memory."""
 MAX_LINE_LENGTH = 8192
 """Reply line cap (16 x the RFC 5321 limit of 512, for lenient real-world servers)."""
-MAX_REPLY_LINES = 1000
-"""Lines kept of one reply: with MAX_LINE_LENGTH, at most ~8 MB for a hostile reply."""
+MAX_REPLY_LINES = 100_000
+"""Lines kept of one reply (an EHLO of 10,000 keywords is read whole)."""
+MAX_REPLY_OCTETS = 1024 * 1024
+"""Octets kept of one reply: a longer one is read to its end, the rest counted and
+discarded, so what a hostile server can make us hold per reply is bounded."""
 DATA_TRANSCRIPT_LIMIT = 64 * 1024
 """Message octets kept in the transcript per DATA; the rest is counted, not kept."""
 CLOSE_TIMEOUT = 1.0
 """How long close() waits for an orderly shutdown (TLS close_notify) before aborting."""
 
-# Diagnostic rules of the core's ReplyParser that mean "over our memory caps".
-_CAP_RULES = ("smtptui max_line_length", "smtptui max_reply_lines")
+# The core ReplyParser's rule for a line longer than we keep (after TURN: too long).
+_LINE_CAP_RULE = "smtptui max_line_length"
+
+
+def _new_parser() -> ReplyParser:
+    return ReplyParser(MAX_LINE_LENGTH, MAX_REPLY_LINES, MAX_REPLY_OCTETS)
+
+
+def _unfinished(reply: Reply) -> bool:
+    """A multi-line reply whose final line never came (its last line is ``NNN-...``)."""
+    last = reply.raw.rstrip(b"\r\n").rsplit(b"\n", 1)[-1]
+    return last[3:4] == b"-"
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +232,7 @@ class SMTPClient:
         self.last_data: DataStats | None = None
         self._reader: asyncio.StreamReader | None = reader
         self._writer: asyncio.StreamWriter | None = writer
-        self._parser = ReplyParser(MAX_LINE_LENGTH, MAX_REPLY_LINES)
+        self._parser = _new_parser()
         self._replies: deque[Reply] = deque()
         self._awaiting: deque[float] = deque()   # send times of commands still unanswered
         self._eof = False
@@ -228,6 +241,11 @@ class SMTPClient:
         self._line_queue: deque[bytes] = deque()  # see _hand_over_to_lines
         self._line_head = b""
         self._line_capped = False
+        self.strict_replies = True
+        """A reply that arrives while no command awaits one is a protocol violation (the
+        next step fails, naming it); False: it is delivered as a reply like any other,
+        for a caller that reads continuously and reports it itself (a by-hand session)."""
+        self._unsolicited: Reply | None = None
 
     # -- connecting -------------------------------------------------------------------------
 
@@ -319,6 +337,7 @@ class SMTPClient:
         reply over the size caps -- the reply is still in the transcript)."""
         if timeout is None:
             timeout = self.timeouts.reply
+        self._refuse_unsolicited(step)
         if not self._replies:
             try:
                 async with asyncio.timeout(timeout):
@@ -347,32 +366,62 @@ class SMTPClient:
             raise ServerClosed(step, f"TLS error: {exc.reason or exc}") from None
         except OSError as exc:
             self._eof = True
-            self._note(f"{step}: {_os_reason(exc)}")
-            raise ServerClosed(step, _os_reason(exc)) from None
+            reason = _os_reason(exc)
+            partial = self._parser.close()
+            if partial is not None:  # what came before the reset is kept, never delivered
+                self._record_reply(partial, deliver=False)
+                n = len(partial.lines)
+                reason += (f" in the middle of a reply after {n} line"
+                           f"{'s' if n != 1 else ''}")
+            self._note(f"{step}: {reason}")
+            raise ServerClosed(step, reason) from None
         if not data:
             self._eof = True
             partial = self._parser.close()
             if partial is not None:
-                self._record_reply(partial)
-                if partial.code is not None:
+                if partial.code is not None and not _unfinished(partial):
+                    self._record_reply(partial)
                     return  # e.g. "421 bye" without CRLF: deliver it; the next read fails
-                self._note(f"{step}: the server closed the connection mid-reply")
-                raise ServerClosed(
-                    step, f"server closed the connection in the middle of a reply: "
-                          f"{printable(partial.raw)}")
+                self._record_reply(partial, deliver=False)
+                if partial.code is not None:
+                    n = len(partial.lines)
+                    reason = (f"connection closed in the middle of a multi-line reply after "
+                              f"{n} line{'s' if n != 1 else ''}")
+                else:
+                    reason = (f"server closed the connection in the middle of a reply: "
+                              f"{printable(partial.raw)}")
+                self._note(f"{step}: {reason}")
+                raise ServerClosed(step, reason)
             self._note(f"{step}: the server closed the connection")
             raise ServerClosed(step, "server closed the connection")
         for reply in self._parser.feed(data):
             self._record_reply(reply)
 
-    def _record_reply(self, reply: Reply) -> None:
+    def _record_reply(self, reply: Reply, *, deliver: bool = True) -> None:
         now = time.monotonic()
-        latency = now - self._awaiting.popleft() if self._awaiting else None
+        unsolicited = not self._awaiting
+        latency = None if unsolicited else now - self._awaiting.popleft()
         self.transcript.append(Entry(
             Direction.SERVER, now, reply.raw, reply.text, reply=reply,
             diagnostics=reply.diagnostics, latency=latency,
         ))
-        self._replies.append(reply)
+        if unsolicited and self.strict_replies and deliver and self._unsolicited is None:
+            # RFC 5321 §4.1.1: replies answer commands. Taking this one as the reply to
+            # the next command would shift every later reply onto the wrong command, so
+            # the next step fails instead (after TURN these are the remote's lines).
+            self._note("unsolicited reply: no command was waiting for it")
+            self._unsolicited = reply
+        if deliver:
+            self._replies.append(reply)
+
+    def _refuse_unsolicited(self, step: str) -> None:
+        reply = self._unsolicited
+        if reply is not None:
+            first = reply.raw.split(b"\n", 1)[0].removesuffix(b"\r")
+            raise ProtocolViolation(
+                step, f'the server sent a reply no command was waiting for ("{printable(first)}"); '
+                      "later replies could be matched to the wrong commands, so the session "
+                      "cannot be trusted (RFC 5321 §4.1.1)")
 
     @staticmethod
     def _check(step: str, reply: Reply) -> None:
@@ -380,9 +429,6 @@ class SMTPClient:
             first = reply.raw.split(b"\n", 1)[0].removesuffix(b"\r")
             more = " ..." if b"\n" in reply.raw.rstrip(b"\r\n") else ""
             raise ProtocolViolation(step, f'not an SMTP reply: "{printable(first)}"{more}')
-        for diag in reply.diagnostics:
-            if diag.rule in _CAP_RULES:
-                raise ProtocolViolation(step, f"reply over the size limit: {diag.message}")
 
     # -- commands ---------------------------------------------------------------------------
 
@@ -396,6 +442,8 @@ class SMTPClient:
         if self.tracker.state is State.AUTH and line.strip() != "*":
             secret = True  # after a 334 every line is a SASL response (RFC 4954 §4)
         verb = line.split(" ", 1)[0].upper()
+        if not self._awaiting:
+            self._refuse_unsolicited(verb or "command")
         if in_data:
             step = "message data"
         elif secret and (self.tracker.state is State.AUTH or verb not in COMMANDS):
@@ -491,12 +539,13 @@ class SMTPClient:
         for reply in self._replies:
             self._line_queue.extend(reply.raw.splitlines(keepends=True))
         self._replies.clear()
+        self._unsolicited = None  # after TURN the remote speaks first: not a violation
         partial = self._parser.close()
         if partial is not None:
             self._line_head += partial.raw
-            if any(d.rule in _CAP_RULES for d in partial.diagnostics):
+            if any(d.rule == _LINE_CAP_RULE for d in partial.diagnostics):
                 self._line_capped = True  # the parser already dropped part of it
-        self._parser = ReplyParser(MAX_LINE_LENGTH, MAX_REPLY_LINES)
+        self._parser = _new_parser()
 
     async def send_raw_line(self, line: str, *, step: str = "reply",
                             secret: bool = False) -> None:
@@ -550,7 +599,8 @@ class SMTPClient:
         Raises ProtocolViolation when the server sent anything after its 220 (a plain
         text injection), TLSFailure when the handshake or verification fails; the
         connection is then closed."""
-        if self._replies or self._parser.has_partial or _buffered(self._reader):
+        if (self._replies or self._unsolicited is not None or self._parser.has_partial
+                or _buffered(self._reader)):
             # Anything the server sent after its 220 and before the handshake would be
             # read as if it came over TLS (CVE-2011-0411-style injection): refuse.
             self._note("STARTTLS: data after the 220 reply, before the TLS handshake")
@@ -776,7 +826,7 @@ class SMTPClient:
                    f" ({'verified' if info.verified else 'NOT verified: ' + str(info.verify_error)})")
         if step == "starttls":
             # RFC 3207 §4.2: forget everything learnt before TLS; a fresh parser too.
-            self._parser = ReplyParser(MAX_LINE_LENGTH, MAX_REPLY_LINES)
+            self._parser = _new_parser()
             self._replies.clear()
             self.tracker.tls_established()
 
@@ -828,9 +878,10 @@ class SMTPClient:
             raise ConnectError(step, f"reconnect failed: {_os_reason(exc)} ({where})") from None
         self._reader, self._writer = reader, writer
         self._eof = False
-        self._parser = ReplyParser(MAX_LINE_LENGTH, MAX_REPLY_LINES)
+        self._parser = _new_parser()
         self._replies.clear()
         self._awaiting.clear()
+        self._unsolicited = None
         self.tracker = SessionTracker()
         self.tls = None
         self._note(f"connected to {where}")

@@ -354,3 +354,59 @@ def test_exactly_max_reply_lines_is_not_cut() -> None:
     assert len(r.lines) == n and r.diagnostics == ()
     out = feed_all(b"250-x\r\n" + data, max_reply_lines=n)
     assert "cut after 1000 lines" in messages(out[0]) and len(out) == 1
+
+
+# --- the octet cap: a reply is read to its end, only its first octets are kept -------
+
+
+def test_octet_cap_keeps_the_first_octets_and_counts_the_rest() -> None:
+    line = b"250-" + b"X" * 8000 + b"\r\n"
+    data = line * 1000 + b"250 end\r\n"
+    p = ReplyParser(max_reply_octets=64 * 1024)
+    out = []
+    for i in range(0, len(data), 65536):
+        out += p.feed(data[i : i + 65536])
+    (r,) = out
+    assert r.code == 250 and len(r.raw) <= 64 * 1024 + len(line)
+    assert len(r.lines) == len(r.raw) // len(line)
+    kept = len(r.lines)
+    msg = messages(r)
+    assert f"cut after {kept} lines" in msg
+    assert f"{1000 - kept + 1} more lines ({len(data) - len(r.raw)} octets)" in msg
+    (cut,) = [d for d in r.diagnostics if d.rule == "smtptui max_reply_size"]
+    assert cut.severity is Severity.WARNING  # a complete reply, only shortened
+    assert not p.has_partial
+
+
+def test_a_cut_reply_is_delivered_only_when_its_final_line_arrives() -> None:
+    p = ReplyParser(max_line_length=64, max_reply_octets=100)
+    assert p.feed(b"250-" + b"a" * 50 + b"\r\n" + b"250-" + b"b" * 50 + b"\r\n") == []
+    assert p.feed(b"250-more\r\n" * 1000) == [] and p.has_partial
+    (r,) = p.feed(b"250 done\r\n221 bye\r\n")[:1]
+    assert len(r.lines) == 2 and "1001 more lines" in messages(r)
+
+
+def test_connection_closed_while_skipping_is_a_partial_reply() -> None:
+    p = ReplyParser(max_line_length=64, max_reply_octets=100)
+    p.feed(b"250-" + b"a" * 60 + b"\r\n" + b"250-" + b"b" * 60 + b"\r\n" + b"250-x\r\n" * 10)
+    r = p.close()
+    assert r is not None and r.code == 250
+    msg = messages(r)
+    assert "no final line" in msg and "cut after 2 lines" in msg
+    assert p.close() is None and not p.has_partial
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=_wire, points=st.lists(st.integers(min_value=0, max_value=2000), max_size=12))
+def test_octet_cap_is_independent_of_chunking(data: bytes, points: list[int]) -> None:
+    whole = feed_all(data, max_line_length=16, max_reply_octets=40)
+    p = ReplyParser(max_line_length=16, max_reply_octets=40)
+    chunked: list[Reply] = []
+    for chunk in _cuts(data, points):
+        chunked += p.feed(chunk)
+    last = p.close()
+    if last is not None:
+        chunked.append(last)
+    assert chunked == whole
+    for r in whole:
+        assert len(r.raw) <= 40 + 16 + 2
