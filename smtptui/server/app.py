@@ -11,23 +11,19 @@ import asyncio
 import itertools
 import logging
 import os
-import secrets
 import ssl
-import string
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from smtptui.server.personas import Persona, get_persona
+from smtptui.server.personas import Persona, format_date, get_persona, new_qid
 from smtptui.server.storage import Store
 from smtptui.server.world import World, default_world
 
 logging.getLogger("mail.log").addHandler(logging.NullHandler())  # we report events ourselves
-
-_QID_ALPHABET = string.ascii_uppercase + string.digits
-
 
 @dataclass(frozen=True, slots=True)
 class ServerEvent:
@@ -66,12 +62,27 @@ class ServerApp:
         self.open: set[Any] = set()  # live TeachingSMTP connections, for a clean stop
         self.turn_delivered: set[int] = set()
         self._ids = itertools.count(1)
+        host = world.host
+        self.version = host.software_version or self.persona.version
+        # A world may pin the clock (a lesson set in 1999): it starts there and runs on.
+        self.clock_offset = (datetime.fromisoformat(host.clock).timestamp() - time.time()
+                             if host.clock else 0.0)
 
     def next_session_id(self) -> int:
         return next(self._ids)
 
-    def new_qid(self) -> str:
-        return "".join(secrets.choice(_QID_ALPHABET) for _ in range(10))
+    def now(self) -> float:
+        return time.time() + self.clock_offset
+
+    def date(self, when: float | None = None) -> str:
+        """A date in the persona's style, the world's zone and zone name."""
+        host = self.world.host
+        return format_date(self.persona.date_style, self.now() if when is None else when,
+                           host.zone, host.time_zone_name)
+
+    def new_qid(self, pid: int, seq: int, when: float) -> str:
+        """Queue id of a session's ``seq``-th message (0-based), in the persona's form."""
+        return new_qid(self.persona.qid_style, when, self.world.host.zone, pid, seq)
 
     def emit(self, session: int, peer: str, text: str) -> None:
         if self.on_event is not None:
