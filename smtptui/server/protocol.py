@@ -475,7 +475,7 @@ class TeachingSMTP(SMTP):
         text = arg.strip()
         if text.startswith("<") and text.endswith(">"):
             text = text[1:-1]
-        if self.persona.dialect == "rfc821" and "\\" in text:  # <string>: "\x" is "x"
+        if "\\" in text or text[:1] == '"':  # quoting: "\x" is "x", "a.b" is a.b
             text = Path((), text, None).name
         if "@" in text:
             local, _, domain = text.rpartition("@")
