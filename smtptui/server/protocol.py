@@ -37,7 +37,7 @@ from smtptui.server.personas import (
 from smtptui.server.storage import copy_range
 
 if TYPE_CHECKING:
-    from smtptui.server.app import ServerApp
+    from smtptui.server.shared import ServerApp
 
 CHUNK = 1 << 16
 COMMAND_LIMIT = 510  # octets before the CRLF: 512 with it (RFC 821 §4.5.3, RFC 5321 §4.5.3.1.4)
