@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import time
 import traceback
 from collections import deque
@@ -39,9 +40,14 @@ def data_dir() -> Path:
 
 
 def _private_dir(path: Path) -> Path:
+    """Make ``path`` (and missing parents) as directories only the user can enter.
+
+    An existing directory is tightened to 0700 only inside smtptui's own data
+    directory: a directory the user named (or /tmp) is theirs, never ours to change."""
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
-        path.chmod(0o700)
+        if path.resolve().is_relative_to(data_dir().resolve()):
+            path.chmod(0o700)
     except OSError:
         pass
     return path
@@ -49,12 +55,14 @@ def _private_dir(path: Path) -> Path:
 
 def private_file(path: Path, mode: str = "a") -> int:
     """Open ``path`` for appending (or writing) as a file only the user can read; an
-    existing file's mode is tightened to 0600. Returns the descriptor."""
+    existing regular file's mode is tightened to 0600 (a device such as /dev/null or a
+    FIFO is left alone). Returns the descriptor."""
     _private_dir(path.parent)
     flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if mode == "a" else os.O_TRUNC)
     fd = os.open(path, flags, 0o600)
     try:
-        os.fchmod(fd, 0o600)
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            os.fchmod(fd, 0o600)
     except OSError:
         pass
     return fd
@@ -120,10 +128,15 @@ class History:
     """Command lines typed by the user, oldest first, persisted across sessions
     (``history`` in the data directory). Secrets and message text never go in."""
 
-    def __init__(self, path: Path | None = None, keep: int = HISTORY_KEEP) -> None:
-        self.path = path if path is not None else data_dir() / "history"
+    def __init__(self, path: Path | None = None, keep: int = HISTORY_KEEP, *,
+                 persist: bool = True) -> None:
+        self.path: Path | None = None
+        if persist:
+            self.path = path if path is not None else data_dir() / "history"
         self.keep = keep
         self._lines: deque[str] = deque(maxlen=keep)
+        if self.path is None:
+            return  # in memory only
         try:
             with open(self.path, "rb") as f:
                 size = f.seek(0, os.SEEK_END)
@@ -149,6 +162,8 @@ class History:
         if self._lines and self._lines[-1] == line:
             return
         self._lines.append(line)
+        if self.path is None:
+            return
         try:
             fd = private_file(self.path)
             try:
@@ -159,6 +174,7 @@ class History:
             pass  # history is a convenience: never fail a session over it
 
     def _rewrite(self) -> None:
+        assert self.path is not None
         fd = private_file(self.path, "w")
         try:
             os.write(fd, "".join(f"{line}\n" for line in self._lines).encode(

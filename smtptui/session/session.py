@@ -123,8 +123,7 @@ class Session:
         self.autosave: Autosave | None = None
         self._autosave_dir = autosave if isinstance(autosave, Path) else None
         self._autosave_on = bool(autosave)
-        self.history = history if history is not None else (
-            History() if autosave is not False else History(path=Path(os.devnull)))
+        self.history = history if history is not None else History(persist=bool(autosave))
         self.transcript.subscribe(self._on_entry)
         if getattr(connector, "embedded", False) and getattr(connector, "on_event", 1) is None:
             connector.on_event = self._on_server_event  # type: ignore[attr-defined]
@@ -306,6 +305,7 @@ class Session:
             self._internal_error("connect", exc)
             self._emit(self.snapshot())
             return False
+        client.strict_replies = False  # the reader reports unsolicited replies itself
         self.client = client
         self._caps_before_tls = None
         self._remote_verb, self._remote_data, self._turn_quit = GREETING, False, False

@@ -30,7 +30,7 @@ def test_the_private_names_the_server_uses_still_exist():
         assert f"self.{name}" in source or name in source, name
 
 
-def test_the_reader_buffer_the_server_refills_is_there():
+async def test_the_reader_buffer_the_server_refills_is_there():
     # DATA puts pipelined commands after the end of data back into the reader.
     import asyncio
 
