@@ -42,6 +42,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
              "(default: 5321)",
     )
     parser.add_argument(
+        "--strict", action="store_true",
+        help="for checking that a client is exactly right: forms servers commonly accept "
+             "(a space after FROM:, several spaces, trailing space, non-ASCII without "
+             "SMTPUTF8) are errors, not warnings",
+    )
+    parser.add_argument(
         "--json", action="store_true",
         help='print one JSON object per line: {"line", "valid", "diagnostics"}',
     )
@@ -86,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     lines: Iterable[str] = _stdin_lines() if from_stdin else [" ".join(args.line)]
     failed = False
     for number, line in enumerate(lines, 1):
-        diagnostics = check(line, dialect, caps)
+        diagnostics = check(line, dialect, caps, strict=args.strict)
         line = _strip_eol(line)
         has_error = any(d.is_error for d in diagnostics)
         failed = failed or has_error
@@ -185,7 +191,7 @@ def render(line: str, diagnostics: list[Diagnostic], *, colour: bool = False,
         label = str(d.severity)
         rule = f" [{d.rule}]" if d.rule else ""
         if colour:
-            tint = _RED if d.is_error else _YELLOW
+            tint = _RED if d.is_error else _YELLOW if str(d.severity) == "warning" else _DIM
             carets = f"{tint}{carets}{_RESET}"
             label = f"{tint}{label}{_RESET}"
             rule = f"{_DIM}{rule}{_RESET}" if rule else ""

@@ -188,14 +188,23 @@ def render(e: Explanation, paint: _Painter | None = None) -> str:
         if len(e.reply.lines) > _MAX_SHOWN:
             header += "\n" + paint(f"... {len(e.reply.lines) - _MAX_SHOWN} more lines", _DIM)
     else:
-        header = paint(str(e.code), style) + (f" {e.rfc_text}" if e.rfc_text else "")
+        # The RFC line names RFC 821 first: show RFC 821's words here, and RFC 5321's
+        # below, labelled, since its "(See Section 3.4)" means RFC 5321's sections.
+        first = e.rfc_text_821 if e.rfc.startswith("RFC 821") and e.rfc_text_821 else e.rfc_text
+        if first is e.rfc_text and not e.rfc.startswith("RFC 5321") and _SEE.search(first):
+            first = _SEE.sub("", first)  # its "See Section" is RFC 5321's: shown below
+        header = paint(str(e.code), style) + (f" {first}" if first else "")
     parts = [header + "\n"]
     parts.append(_row("class", paint(f"{e.code // 100}yz {e.reply_class.label}", style)
                       + f": {e.reply_class.meaning}", paint))
     parts.append(_row("meaning", e.meaning, paint))
     parts.append(_row("RFC", e.rfc, paint))
     if e.rfc_text and e.reply is not None:
-        parts.append(_row("RFC text", e.rfc_text, paint))
+        parts.append(_row("RFC text", e.rfc_text_821 or e.rfc_text, paint))
+    if (e.rfc_text_821 and e.rfc_text != e.rfc_text_821) or (
+            e.reply is None and e.rfc_text and not e.rfc.startswith("RFC 5321")
+            and _SEE.search(e.rfc_text)):
+        parts.append(_row("RFC 5321", e.rfc_text, paint))
     parts.append(_row("digits", "\n".join(e.digits), paint))
     if e.commands or e.greeting:
         when = ("the connection greeting" + (", " if e.commands else "")) if e.greeting else ""
@@ -212,6 +221,9 @@ def render(e: Explanation, paint: _Painter | None = None) -> str:
                                                       "(RFC 3463 §2)"), paint))
     parts.append(_diag_lines(e.diagnostics, paint))
     return "".join(parts)
+
+
+_SEE = re.compile(r" \([Ss]ee Section [0-9.]+\)")
 
 
 def _render_enhanced_only(info: EnhancedInfo, paint: _Painter) -> str:

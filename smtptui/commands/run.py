@@ -3,7 +3,7 @@
 The script (``.smtp``, format in :mod:`smtptui.core.script`) is the textbook notation
 itself; a scenario pasted from RFC 821 or RFC 5321 runs as it is. Our lines are sent,
 the server's lines are expectations (the reply code must match). The exchange is
-printed in C:/S: notation with every expectation marked met or missed (with the
+printed in the script's own notation (C:/S:, or RFC 821's S:/R:) with every expectation marked met or missed (with the
 actual reply); server text is never written raw to the terminal (control characters
 and escape sequences are shown escaped). ``--json`` prints one object instead:
 ``{"file", "ok", "steps": [{"sent", "expected", "got", "ok", ...}], "errors", "not_run"}``.
@@ -100,7 +100,10 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr)
     out = sys.stdout
     style = Style.for_stream(out)
-    printer = None if args.json else _Printer(out, style)
+    from smtptui.core.script import Notation
+
+    printer = None if args.json else _Printer(out, style,
+                                               script.notation is Notation.RFC821)
     result = asyncio.run(_play(script, connector, args.starttls, printer))
     if args.json:
         out.write(json.dumps(result.to_dict(), ensure_ascii=True) + "\n")
@@ -169,12 +172,24 @@ def _escape(text: str, limit: int = 2000, *, backslash: bool = True) -> str:
     return printable(text, limit, backslash=backslash)
 
 
-class _Printer:
-    """The exchange in C:/S: notation, each expectation marked as it is checked."""
+_SWAPPED = frozenset({"reply-sent", "remote-command", "remote-data"})  # after TURN
 
-    def __init__(self, out: TextIO, style: Style) -> None:
+
+class _Printer:
+    """The exchange in the script's own notation, each expectation marked as it is
+    checked: RFC 5321's C:/S: (the letters name machines), or RFC 821's S:/R: (they name
+    roles: we are S:, the sender, until a TURN makes us R:)."""
+
+    def __init__(self, out: TextIO, style: Style, rfc821: bool = False) -> None:
         self.out = out
         self.style = style
+        self.rfc821 = rfc821
+
+    def letters(self, kind: str) -> tuple[str, str]:
+        """(our letter, the remote's letter) for a step of this kind."""
+        if not self.rfc821:
+            return "C", "S"
+        return ("R", "S") if kind in _SWAPPED else ("S", "R")
 
     def session(self, session: Session, where: str) -> None:
         self.count = getattr(self, "count", 0) + 1
@@ -190,37 +205,38 @@ class _Printer:
     def step(self, r: StepResult) -> None:
         s = self.style
         blank = "    "
+        ours, theirs = self.letters(r.kind)
         if r.kind == "data":
             unsent = r.got is None
             for line in r.data_preview[:PREVIEW_LINES]:
                 if unsent:  # shown for reference, never sent
-                    self.out.write(s.dim(f"{blank} C: {_escape(line)}".rstrip()) + "\n")
+                    self.out.write(s.dim(f"{blank} {ours}: {_escape(line)}".rstrip()) + "\n")
                 else:
-                    self.write(blank, "C", line)
+                    self.write(blank, ours, line)
             if len(r.data_preview) > PREVIEW_LINES:
-                self.out.write(s.dim(f"{blank} C: ... {len(r.data_preview) - PREVIEW_LINES} "
+                self.out.write(s.dim(f"{blank} {ours}: ... {len(r.data_preview) - PREVIEW_LINES} "
                                      "more lines") + "\n")
         if r.sent is not None and r.kind != "reply-sent":
-            self.write(blank, "C", r.sent)
+            self.write(blank, ours, r.sent)
         if r.kind == "reply-sent":
             for line in (r.sent or "").split("\n"):
-                self.write(blank, "C", line)
+                self.write(blank, ours, line)
         elif r.kind == "remote-data":
             got = (r.got or "").split("\n") if r.got else []
             for line in got[:PREVIEW_LINES]:
-                self.write(blank, "S", line)
+                self.write(blank, theirs, line)
             if len(got) > PREVIEW_LINES:
-                self.out.write(s.dim(f"{blank} S: ... {len(got) - PREVIEW_LINES} more "
+                self.out.write(s.dim(f"{blank} {theirs}: ... {len(got) - PREVIEW_LINES} more "
                                      "lines") + "\n")
-            self.mark_line(r, "S", ".")
+            self.mark_line(r, theirs, ".")
         else:
             lines = r.got.split("\n") if r.got is not None else []
             for line in lines[:-1]:
-                self.write(blank, "S", line)
+                self.write(blank, theirs, line)
             if lines:
-                self.mark_line(r, "S", lines[-1])
+                self.mark_line(r, theirs, lines[-1])
             elif r.expected is not None:
-                self.out.write(s.fail("MISS") + " " + s.dim("S: (no reply)") + "\n")
+                self.out.write(s.fail("MISS") + " " + s.dim(f"{theirs}: (no reply)") + "\n")
         if r.expected is not None and not r.ok:
             expected = r.expected.replace("\n", " / ")
             self.out.write(s.fail(f"     expected (line {r.line}): {_escape(expected, 200)}")

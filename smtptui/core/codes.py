@@ -151,7 +151,7 @@ _CODES: tuple[CodeInfo, ...] = (
     CodeInfo(252, "Cannot VRFY user, but will accept message and attempt delivery "
                   "(See Section 3.5.3)",
              "VRFY cannot confirm the user, but mail for it will be accepted and tried.",
-             "RFC 1123 §5.3.1.1; RFC 5321 §4.2.3",
+             "RFC 1123 §5.2.3; RFC 5321 §4.2.3",
              notes="Not in RFC 821: RFC 1123 introduced it and RFC 5321 lists it; common "
                    "when VRFY is disabled for privacy."),
     CodeInfo(253, "OK, <n> pending messages for node <x> started",
@@ -486,6 +486,7 @@ class Explanation:
     reply: Reply | None = None  # the reply explained, when one was given
     enhanced_detail: str | None = None  # the enumerated detail name, None if unknown
     greeting: bool = False      # may also be the server's connection greeting
+    rfc_text_821: str = ""      # RFC 821 §4.2.2's wording, where it differs from rfc_text
 
     @property
     def style(self) -> str:
@@ -603,6 +604,11 @@ def _explain_code(code: int, given: Reply | None) -> Explanation:
         enh, enh_meaning, enh_class = given.enhanced, e.meaning, e.class_meaning
         enh_subject, enh_detail = e.subject_meaning, e.detail_meaning
         diags.extend(e.diagnostics)
+    elif given is not None and first == 3 and given.lines:
+        m = _ENHANCED_LOOK.match(given.lines[0])
+        if m is not None:  # parse_enhanced only reads a code whose class matches
+            diags.append(warning(4, 4 + m.end(), f"'{m.group()}' looks like an enhanced "
+                                 "status code, but 3xx replies carry none", "RFC 2034 §4"))
     return Explanation(
         code=code, reply_class=klass, class_meaning=class_meaning, category=category,
         meaning=meaning, rfc=rfc, enhanced=enh, enhanced_meaning=enh_meaning,
@@ -610,5 +616,8 @@ def _explain_code(code: int, given: Reply | None) -> Explanation:
         known=known, diagnostics=tuple(diags),
         rfc_text=info.text if info else "", notes=info.notes if info else "",
         digits=digits, commands=commands_for(code), reply=given, enhanced_detail=enh_detail,
-        greeting=code in GREETING_CODES,
+        greeting=code in GREETING_CODES, rfc_text_821=info.text_821 if info else "",
     )
+
+
+_ENHANCED_LOOK = re.compile(r"[0-9]\.[0-9]{1,3}\.[0-9]{1,3}(?=[ \t]|$)")

@@ -66,6 +66,9 @@ class CommandSpec:
     replies_5321: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
     templates: tuple[str, ...] = ()  # completion templates after "VERB "
     help: str = ""                 # a few sentences for HELP / the explain pane
+    # The same for a 1982 reader (an RFC 821 server's HELP), where ``help`` speaks of
+    # later RFCs, ESMTP or codes RFC 821 does not have; empty when ``help`` will do.
+    help_821: str = ""
     ends_pipeline: bool = False    # may only be the last command of a pipelined group
 
     @property
@@ -96,6 +99,7 @@ _TABLE: tuple[CommandSpec, ...] = (
         templates=("<domain>",),
         help="Opens the session: the client names its own host and the server answers "
              "with its name. RFC 5321 prefers EHLO but servers must still accept HELO.",
+        help_821="Opens the session: the client names its own host and the server answers with its name.",
     ),
     CommandSpec(
         "EHLO", "EHLO SP ( Domain / address-literal ) CRLF",
@@ -121,6 +125,7 @@ _TABLE: tuple[CommandSpec, ...] = (
         help="Clears the buffers and starts a new transaction. The reverse-path is where "
              "errors go back to; <> (the null path) is used for bounces. ESMTP parameters "
              "such as SIZE= or BODY= may follow the path.",
+        help_821="Clears the buffers and starts a new transaction, even in the middle of one. The reverse-path is where errors go back to.",
     ),
     CommandSpec(
         "RCPT", "RCPT <SP> TO:<forward-path> <CRLF>",
@@ -155,6 +160,7 @@ _TABLE: tuple[CommandSpec, ...] = (
         replies_5321=_r(S=(250,), E=_ANY_5321_E),
         help="Forgets the sender, the recipients and any message data of the current "
              "transaction; the session itself (HELO/EHLO, TLS, AUTH) stays. Always legal.",
+        help_821="Forgets the sender, the recipients and any message data of the current transaction. Always legal.",
     ),
     CommandSpec(
         "SEND", "SEND <SP> FROM:<reverse-path> <CRLF>",
@@ -165,6 +171,7 @@ _TABLE: tuple[CommandSpec, ...] = (
         templates=("FROM:<",),
         help="Delivers to the terminal of a logged-in user instead of a mailbox; RCPT "
              "fails with 450 if the user is not active. Deprecated by RFC 5321 (F.6).",
+        help_821="Delivers to the terminal of a logged-in user instead of a mailbox; RCPT fails with 450 if the user is not active.",
     ),
     CommandSpec(
         "SOML", "SOML <SP> FROM:<reverse-path> <CRLF>",
@@ -176,6 +183,7 @@ _TABLE: tuple[CommandSpec, ...] = (
         help="Starts a transaction like MAIL; a recipient who is not logged in still gets "
              "the message in the mailbox (RCPT may say so in its 250 text). Deprecated "
              "by RFC 5321 (F.6).",
+        help_821="Starts a transaction like MAIL; a recipient who is not logged in still gets the message in the mailbox (RCPT may say so in its 250 text).",
     ),
     CommandSpec(
         "SAML", "SAML <SP> FROM:<reverse-path> <CRLF>",
@@ -187,6 +195,7 @@ _TABLE: tuple[CommandSpec, ...] = (
         help="Starts a transaction like MAIL; the message goes to the mailbox and, if "
              "the recipient is logged in, to the terminal too. Deprecated by RFC 5321 "
              "(F.6).",
+        help_821="Starts a transaction like MAIL; the message goes to the mailbox and, if the recipient is logged in, to the terminal too.",
     ),
     CommandSpec(
         "VRFY", "VRFY <SP> <string> <CRLF>",
@@ -199,6 +208,7 @@ _TABLE: tuple[CommandSpec, ...] = (
         templates=("<user>",),
         help="252 means the server will not verify but will try to deliver; many servers "
              "disable VRFY to stop address harvesting.",
+        help_821="Asks the server to confirm a user name; the reply gives the full name and the mailbox.",
     ),
     CommandSpec(
         "EXPN", "EXPN <SP> <string> <CRLF>",
@@ -211,6 +221,7 @@ _TABLE: tuple[CommandSpec, ...] = (
         templates=("<list>",),
         help="The reply lists the members, one per line. Like VRFY it leaks addresses, "
              "so most servers answer 502 or 252.",
+        help_821="Asks the server to expand a mailing list; the reply lists the members, one per line.",
     ),
     CommandSpec(
         "HELP", "HELP [<SP> <string>] <CRLF>",
@@ -233,6 +244,7 @@ _TABLE: tuple[CommandSpec, ...] = (
         replies_5321=_r(S=(250,), E=_ANY_5321_E),
         help="Useful to check the connection is alive. RFC 5321 allows an argument, "
              "which the server ignores; RFC 821 allows none.",
+        help_821="Does nothing but get a 250: useful to check the connection is alive. It takes no argument.",
     ),
     CommandSpec(
         "QUIT", "QUIT <CRLF>",
@@ -254,6 +266,7 @@ _TABLE: tuple[CommandSpec, ...] = (
         replies=_r(S=(250,), F=(502,), E=(500, 503)),
         help="After 250 the server sends the mail it holds for you. Deprecated by "
              "RFC 5321 (F.1): anyone could claim to be your host. ETRN replaced it.",
+        help_821="After 250 the roles swap: the server becomes the sender and sends the mail it holds for you.",
     ),
     CommandSpec(
         "STARTTLS", "STARTTLS CRLF",
@@ -343,12 +356,13 @@ def reply_sequence(spec: CommandSpec, dialect: str = "rfc821") -> str:
     return "; ".join(f"{p}: {', '.join(map(str, table[p]))}" for p in _PREFIXES if p in table)
 
 
-def help_text(verb: str | None = None) -> tuple[str, ...]:
+def help_text(verb: str | None = None, dialect: str = "rfc5321") -> tuple[str, ...]:
     """Lines of HELP for ``verb`` (any case), or the command list when ``verb`` is None.
 
     Every front end (the TUI's help pane, the teaching server's 214 reply) shows this,
     so what smtptui says about a command is the table and nothing else. An unknown
-    verb gives ``()``.
+    verb gives ``()``. ``dialect="rfc821"`` is what a 1982 server says: RFC 821 only,
+    no word of ESMTP or of the RFCs that came later.
     """
     if verb is None:
         lines = ["Commands (HELP <command> for one):"]
@@ -361,6 +375,14 @@ def help_text(verb: str | None = None) -> tuple[str, ...]:
     spec = lookup(verb.strip())
     if spec is None:
         return ()
+    if dialect == "rfc821" and spec.origin is Origin.RFC821:
+        lines = [f"{spec.verb}: {spec.summary}", f"Syntax: {spec.syntax}",
+                 f"Defined in: {spec.rfc.split(';')[0].strip()}"]
+        if spec.minimum_821:
+            lines.append("Status: in the RFC 821 minimum set (§4.5.1)")
+        lines.append(f"Replies (RFC 821 §4.3): {reply_sequence(spec)}")
+        lines.append(spec.help_821 or spec.help)
+        return tuple(lines)
     status = []
     if spec.minimum_821:
         status.append("in the RFC 821 minimum set (§4.5.1)")

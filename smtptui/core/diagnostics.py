@@ -10,8 +10,12 @@ from dataclasses import dataclass
 
 
 class Severity(str, enum.Enum):
+    """ERROR: a server may reject it. WARNING: legal or commonly accepted, worth knowing.
+    NOTE: valid; a fact about the form (e.g. where the grammar and the RFC's prose differ)."""
+
     ERROR = "error"
     WARNING = "warning"
+    NOTE = "note"
 
     def __str__(self) -> str:  # "error", not "Severity.ERROR"
         return self.value

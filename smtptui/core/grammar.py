@@ -16,9 +16,11 @@ Choices where the RFCs leave room (documented here so tests and users can rely o
 - ``rfc821`` follows the 1982 BNF exactly: a ``<name>`` needs a letter first, a
   letter-or-digit last and at least three characters; ``<string>`` (VRFY, EXPN, HELP)
   may not contain specials such as ``.`` or ``@`` unless escaped with ``\\``; there are
-  no ESMTP parameters, no ``<>`` null path, no NOOP argument, and a space around the
-  colon of ``FROM:``/``TO:`` is an error. Several spaces after the verb are allowed
-  (RFC 821 §4.1.2 prose).
+  no ESMTP parameters, no NOOP argument, and a space around the colon of
+  ``FROM:``/``TO:`` is an error. Several spaces after the verb are allowed (RFC 821
+  §4.1.2 prose). The null reverse-path ``<>`` is valid with a note: the BNF omits it,
+  but §3.6 and the examples use ``MAIL FROM:<>`` and RFC 1123 §5.2.9 says it MUST be
+  supported.
 - ``rfc5321`` is strict ABNF for errors, with warnings where servers are commonly
   lenient: a space around the colon, several spaces where one SP is written, trailing
   spaces (§4.1.1: receivers SHOULD tolerate them), source routes (MUST be accepted,
@@ -34,6 +36,9 @@ Choices where the RFCs leave room (documented here so tests and users can rely o
   up to the end of the path, and the known parameters are held to their own maximum
   value lengths (SIZE 20 digits, ENVID 100, ORCPT 500, AUTH= 500). The AUTH command
   stays within 512 (RFC 4954 §4: send a long initial response after 334 instead).
+- ``strict=True`` is for checking that a client is exactly right: every leniency
+  warning (a space around the colon, several spaces where one SP is written, trailing
+  space, non-ASCII text without SMTPUTF8) becomes an error.
 - With ``capabilities`` (anything supporting ``keyword in capabilities``, normally
   ``core.ehlo.Capabilities``), a verb or parameter whose EHLO keyword was not
   advertised is a warning; the RFC 5321 §4.5.1 minimum verbs never warn. Capabilities
@@ -67,6 +72,7 @@ _MAX_PATH = 256
 
 _E = Severity.ERROR
 _W = Severity.WARNING
+_N = Severity.NOTE
 
 # ---------------------------------------------------------------------------------------
 # Character classes and precompiled patterns
@@ -196,12 +202,13 @@ _RULES: dict[str, tuple[str, str]] = {v: _rules_for(s) for v, s in COMMANDS.item
 class _Ctx:
     """Per-call scanning state; one small object, no other per-call allocations."""
 
-    __slots__ = ("line", "n", "out", "r821", "smtputf8", "utf8", "verb")
+    __slots__ = ("line", "n", "out", "r821", "smtputf8", "strict", "utf8", "verb")
 
-    def __init__(self, line: str, r821: bool) -> None:
+    def __init__(self, line: str, r821: bool, strict: bool = False) -> None:
         self.line = line
         self.n = len(line)
         self.r821 = r821
+        self.strict = strict
         self.out: list[Diagnostic] = []
         self.utf8: list[tuple[int, int]] | None = None
         self.smtputf8 = False
@@ -212,6 +219,14 @@ class _Ctx:
 
     def warn(self, start: int, end: int, message: str, rule: str) -> None:
         self.out.append(Diagnostic(_W, start, end, message, rule))
+
+    def lenient(self, start: int, end: int, message: str, rule: str) -> None:
+        """A form servers commonly accept though the grammar does not: a warning, or an
+        error under ``strict``."""
+        self.out.append(Diagnostic(_E if self.strict else _W, start, end, message, rule))
+
+    def note(self, start: int, end: int, message: str, rule: str) -> None:
+        self.out.append(Diagnostic(_N, start, end, message, rule))
 
     def non_ascii(self, start: int, end: int) -> None:
         if self.utf8 is None:
@@ -231,12 +246,15 @@ def check(
     line: str,
     dialect: Dialect = "rfc5321",
     capabilities: Capabilities | None = None,
+    *,
+    strict: bool = False,
 ) -> list[Diagnostic]:
     """Check one command line; an empty list means valid and nothing to remark.
 
     ``line`` is the command without CRLF (a trailing CRLF or LF is tolerated).
     Errors are grammar violations a server may reject (500/501/555); warnings are legal
-    or commonly accepted forms worth knowing about.
+    or commonly accepted forms worth knowing about; notes are remarks on valid forms.
+    ``strict`` turns the leniency warnings into errors (see the module docstring).
     """
     if dialect == "rfc5321":
         r821 = False
@@ -245,7 +263,7 @@ def check(
     else:
         raise ValueError(f"unknown dialect {dialect!r}: use 'rfc821' or 'rfc5321'")
     line = _strip_eol(line)
-    ctx = _Ctx(line, r821)
+    ctx = _Ctx(line, r821, strict)
     _check(ctx, None if r821 else capabilities)
     out = ctx.out
     if len(out) > 1:
@@ -338,7 +356,7 @@ def _report_non_ascii(ctx: _Ctx) -> None:
         msg = ("non-ASCII characters need SMTPUTF8 (RFC 6531): add the SMTPUTF8 parameter "
                "to MAIL FROM; without it servers reject them")
     for start, end in ctx.utf8:
-        ctx.warn(start, end, msg, "RFC 6531 §3.3")
+        ctx.lenient(start, end, msg, "RFC 6531 §3.3")
 
 
 def _unknown_verb(ctx: _Ctx, verb: str, vend: int) -> None:
@@ -417,14 +435,20 @@ def _after_verb(ctx: _Ctx, vend: int, needs: str | None) -> int | None:
             _trailing_space(ctx, vend)
         return None
     if p > vend + 1 and not ctx.r821:
-        ctx.warn(vend + 1, p, "more than one space after the verb: RFC 5321 has exactly one "
-                 "SP here (RFC 821 allowed several)", rule)
+        ctx.lenient(vend + 1, p, "more than one space after the verb: RFC 5321 has exactly "
+                    "one SP here (RFC 821 allowed several)", rule)
     return p
 
 
 def _trailing_space(ctx: _Ctx, p: int) -> None:
-    ctx.warn(p, ctx.n, "trailing space before CRLF (servers SHOULD tolerate it)",
-             ctx.rule("RFC 821 §4.1.2", "RFC 5321 §4.1.1"))
+    # RFC 821's BNF has no trailing space and its text says nothing of it; the SHOULD
+    # comes from RFC 5321 §4.1.1, cited in both dialects.
+    if ctx.r821:
+        msg = ("trailing space before CRLF: not in RFC 821's grammar (RFC 5321 later said "
+               "servers SHOULD tolerate it)")
+    else:
+        msg = "trailing space before CRLF (servers SHOULD tolerate it)"
+    ctx.lenient(p, ctx.n, msg, "RFC 5321 §4.1.1")
 
 
 def _end(ctx: _Ctx, p: int, after: str, rule: str) -> None:
@@ -897,9 +921,10 @@ def _path(ctx: _Ctx, i: int, reverse: bool) -> int | None:
     if j < n and line[j] == ">":
         if r821:
             if reverse:
-                ctx.err(i, j + 1, "RFC 821's BNF has no null reverse-path <> (§3.6 uses it "
-                        "for error notifications; RFC 5321 made it grammar)",
-                        "RFC 821 §4.1.2 <reverse-path>")
+                ctx.note(i, j + 1, "the null reverse-path <>: RFC 821's BNF omits it, but "
+                         "§3.6 and its examples send MAIL FROM:<> for error notifications, "
+                         "and RFC 1123 §5.2.9 says it MUST be supported",
+                         "RFC 821 §3.6; RFC 1123 §5.2.9")
             else:
                 ctx.err(i, j + 1, "a forward-path cannot be empty", "RFC 821 §4.1.2 <path>")
         elif not reverse:
@@ -1072,8 +1097,8 @@ def _params(ctx: _Ctx, p: int, verb: str, caps: Capabilities | None) -> None:
             _trailing_space(ctx, p)
             return
         if q > p + 1:
-            ctx.warn(p + 1, q, "more than one space between parameters: the grammar has "
-                     "exactly one SP", rule)
+            ctx.lenient(p + 1, q, "more than one space between parameters: the grammar "
+                        "has exactly one SP", rule)
         e = line.find(" ", q)
         if e == -1:
             e = n
@@ -1296,8 +1321,8 @@ def _space_at_colon(ctx: _Ctx, s: int, e: int, where: str, rule: str) -> None:
     if ctx.r821:
         ctx.err(s, e, f"no space is allowed {where}", rule)
     else:
-        ctx.warn(s, e, f"space {where}: RFC 5321 allows none on either side of the colon, "
-                 "though many servers accept it", rule)
+        ctx.lenient(s, e, f"space {where}: RFC 5321 allows none on either side of the "
+                    "colon, though many servers accept it", rule)
 
 
 def _string_arg(ctx: _Ctx, p: int, allow_mailbox: bool) -> None:
@@ -1332,8 +1357,8 @@ def _string_arg(ctx: _Ctx, p: int, allow_mailbox: bool) -> None:
     if allow_mailbox and ch == "<":
         end = _path(ctx, p, reverse=False)
         if end is not None:
-            ctx.warn(p, end, "angle brackets are not part of the argument: the String is "
-                     "a user name or local-part@domain", "RFC 5321 §3.5.3")
+            ctx.lenient(p, end, "angle brackets are not part of the argument: the String "
+                        "is a user name or local-part@domain", "RFC 5321 §3.5.3")
             _end(ctx, end, "the argument", rule)
         return
     if ch == '"':
@@ -1399,8 +1424,8 @@ def _h_auth(ctx: _Ctx, spec: CommandSpec, vend: int, caps: Capabilities | None) 
         return n
     mech = line[p:e]
     if mech != mech.upper():
-        ctx.warn(p, e, "SASL mechanism names are upper case; most servers accept any case",
-                 "RFC 4422 §3.1")
+        ctx.lenient(p, e, "SASL mechanism names are upper case; most servers accept any "
+                    "case", "RFC 4422 §3.1")
     if caps is not None:
         offered = getattr(caps, "auth_mechanisms", None)
         if offered and mech.upper() not in {m.upper() for m in offered}:
@@ -1415,7 +1440,7 @@ def _h_auth(ctx: _Ctx, spec: CommandSpec, vend: int, caps: Capabilities | None) 
         _trailing_space(ctx, e)
         return n
     if q > e + 1:
-        ctx.warn(e + 1, q, "more than one space before the initial response", rule)
+        ctx.lenient(e + 1, q, "more than one space before the initial response", rule)
     r = line.find(" ", q)
     if r == -1:
         r = n
@@ -1471,7 +1496,7 @@ def _h_bdat(ctx: _Ctx, spec: CommandSpec, vend: int, caps: object) -> int:
                 ctx.err(q, r, "after the chunk size only LAST may follow", rule)
                 return n
             if q > e + 1:
-                ctx.warn(e + 1, q, "more than one space before LAST", rule)
+                ctx.lenient(e + 1, q, "more than one space before LAST", rule)
             e = r
     _end(ctx, e, "the BDAT arguments", rule)
     return n

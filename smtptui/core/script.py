@@ -219,6 +219,28 @@ class Expect:
         actual = [line.rstrip() for line in reply.lines]
         return expected == actual
 
+    def differing_lines(self, reply: _ReplyLike) -> str | None:
+        """Under ``#!match code``, a multi-line expectation met by its code whose lines
+        differ from the reply's (an extra ``250-VRFY``): what differs, else None. The
+        first line (a greeting, EHLO's "hello") is left out: its text is expected to vary."""
+        if self.match != "code" or (len(self.lines) < 2 and len(reply.lines) < 2):
+            return None
+        expected = [_reply_text(line) for line in self.lines[1:]]
+        actual = [line.rstrip() for line in reply.lines[1:]]
+        if expected == actual:
+            return None
+        extra = [line for line in actual if line not in expected]
+        missing = [line for line in expected if line not in actual]
+        parts = [f"{len(actual) + 1} lines received, {len(expected) + 1} written"]
+        if extra:
+            parts.append("not in the script: " + ", ".join(extra[:6]))
+        if missing:
+            parts.append("not received: " + ", ".join(missing[:6]))
+        if not extra and not missing:
+            parts.append("same lines in another order")
+        return "the reply's lines differ from the script's (only the code is compared): " \
+            + "; ".join(parts)
+
 
 @dataclass(frozen=True, slots=True)
 class DataLine:

@@ -408,7 +408,7 @@ class _Run:
                                                or command.line in self.secret_lines)
             self.in_auth = is_auth and (reply.code == 334 or step.code[:1] == "3")
         ok = step.matches(reply)
-        note = None
+        note = step.differing_lines(reply) if ok else None
         if kind == "starttls" and reply.code == 220 and client.tls is not None:
             note = _tls_note(client)
         got = _reply_lines(reply)

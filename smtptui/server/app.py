@@ -8,94 +8,27 @@ from inside their loop and get an ``asyncio.Server`` on an ephemeral loopback po
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import os
-import secrets
-import ssl
-import string
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from smtptui.server.personas import Persona, get_persona
+from smtptui.server.personas import get_persona
+from smtptui.server.protocol import TeachingSMTP
+from smtptui.server.shared import ServerApp, ServerEvent, printable
 from smtptui.server.storage import Store
 from smtptui.server.world import World, default_world
 
+__all__ = ["ServerApp", "ServerEvent", "data_dir", "needs_tls", "printable", "start_server",
+           "stop_server", "world_as"]
+
 logging.getLogger("mail.log").addHandler(logging.NullHandler())  # we report events ourselves
-
-_QID_ALPHABET = string.ascii_uppercase + string.digits
-
-
-@dataclass(frozen=True, slots=True)
-class ServerEvent:
-    """One thing that happened in a session, for the log (``smtptui serve``) or a UI."""
-
-    session: int
-    peer: str
-    text: str
-    timestamp: float
-
 
 def data_dir() -> Path:
     """The user data dir (platformdirs), where default Maildirs and the TLS key live."""
     import platformdirs
 
     return Path(platformdirs.user_data_dir("smtptui", appauthor=False))
-
-
-class ServerApp:
-    """State shared by all sessions of one server: world, persona, store, counters."""
-
-    def __init__(self, world: World, *, loop: asyncio.AbstractEventLoop, store: Store,
-                 tls_context: ssl.SSLContext | None,
-                 on_event: Callable[[ServerEvent], None] | None = None,
-                 timeout: float = 300.0) -> None:
-        self.world = world
-        self.loop = loop
-        self.store = store
-        self.tls_context = tls_context
-        self.on_event = on_event
-        self.timeout = timeout
-        self.persona: Persona = get_persona(world.host.persona)
-        exts = world.host.extensions
-        self.extensions: tuple[str, ...] = exts if exts is not None else self.persona.extensions
-        self.sessions = 0
-        self.open: set[Any] = set()  # live TeachingSMTP connections, for a clean stop
-        self.turn_delivered: set[int] = set()
-        self._ids = itertools.count(1)
-
-    def next_session_id(self) -> int:
-        return next(self._ids)
-
-    def new_qid(self) -> str:
-        return "".join(secrets.choice(_QID_ALPHABET) for _ in range(10))
-
-    def emit(self, session: int, peer: str, text: str) -> None:
-        if self.on_event is not None:
-            try:
-                self.on_event(ServerEvent(session, printable(peer), printable(text), time.time()))
-            except Exception:  # noqa: BLE001 - a broken log (closed pipe, UI bug) must not end sessions
-                self.on_event = None
-
-
-def printable(text: str, limit: int = 300) -> str:
-    """``text`` safe to show in a terminal: control and format characters (escape
-    sequences, bidi overrides, NUL) become ``\\xNN`` / ``\\uNNNN``; very long text is cut.
-    Event texts quote what clients typed, and a hostile client must not be able to drive
-    the teacher's terminal."""
-    if len(text) > limit:
-        text = text[:limit] + f"... ({len(text) - limit} more characters)"
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else _escape(c) for c in text)
-
-
-def _escape(c: str) -> str:
-    n = ord(c)
-    return f"\\x{n:02x}" if n < 0x100 else f"\\u{n:04x}" if n < 0x10000 else f"\\U{n:08x}"
 
 
 def needs_tls(world: World) -> bool:
@@ -138,8 +71,6 @@ async def start_server(
                              Path(tls_dir) if tls_dir is not None else base / "tls")
     app = ServerApp(world, loop=loop, store=store, tls_context=ctx, on_event=on_event,
                     timeout=timeout)
-    from smtptui.server.protocol import TeachingSMTP
-
     server = await loop.create_server(lambda: TeachingSMTP(app), host, port)
     bound = server.sockets[0].getsockname()[1]
     server.app = app  # type: ignore[attr-defined]  # for tests and UIs: sessions, store

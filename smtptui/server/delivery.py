@@ -10,7 +10,6 @@ if one turns up later (a list member, a forward target) the copy goes to
 
 from __future__ import annotations
 
-import email.utils
 from dataclasses import dataclass
 from typing import Literal
 
@@ -74,8 +73,8 @@ def route(world: World, at: Host | None, at_name: str, path: Path, kind: Kind,
         return route(world, nxt, nxt.hostname if nxt else next_domain.lower(),
                      path.with_route(tuple(r)), kind, hops, depth + 1)
     if at is None:  # a relay-domain sink: every mailbox exists
-        return [Target(at_name, path.local, "mailbox", hops)]
-    return _local(world, at, path.local, path.domain, kind, hops, depth)
+        return [Target(at_name, path.name, "mailbox", hops)]
+    return _local(world, at, path.name, path.domain, kind, hops, depth)
 
 
 def _names(at: Host | None, at_name: str, domain: str) -> bool:
@@ -133,13 +132,18 @@ def dedupe(targets: list[Target]) -> list[Target]:
 
 
 def received_line(*, helo: str, ip: str | None, by: str, proto: str, qid: str,
-                  rcpt: str | None, when: float, short: bool = False) -> bytes:
-    """A Received: trace field (RFC 5321 §4.4) in the shape of the seed lecture's."""
-    date = email.utils.formatdate(when, localtime=True)
-    if short:  # RFC 821 §3.6 / Appendix F style
+                  rcpt: str | None, date: str, peer_host: str | None = None,
+                  version: str = "smtptui", short: bool = False) -> bytes:
+    """A Received: trace field. ``short`` is RFC 821 §4.1.2's stamp as Appendix F prints
+    it (``from A by B ; 2 Nov 81 22:40:10 UT``); otherwise the seed lecture's sendmail
+    form, ``from NAME (HOST [IP]) by HOST (VERSION) with ESMTP id ID for <RCPT>; DATE``
+    (RFC 5321 §4.4). ``date`` is already written in the persona's style."""
+    if short:
         return f"Received: from {helo} by {by} ; {date}\r\n".encode("ascii", "replace")
-    frm = f"{helo} ([{ip}])" if ip else helo
-    line = f"Received: from {frm}\r\n\tby {by} (smtptui) with {proto} id {qid}"
+    frm = helo
+    if ip:
+        frm += f" ({peer_host} [{ip}])" if peer_host else f" ([{ip}])"
+    line = f"Received: from {frm}\r\n\tby {by} ({version}) with {proto} id {qid}"
     if rcpt:
         line += f"\r\n\tfor <{rcpt}>"
     return (line + f"; {date}\r\n").encode("utf-8", "replace")

@@ -9,11 +9,18 @@ queue ids) -- never with text taken from a world file as the template.
 
 from __future__ import annotations
 
+import re
+import secrets
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
 from types import MappingProxyType
+from typing import Literal
 
 from smtptui.core.commands import COMMANDS, RFC821_VERBS
+from smtptui.core.diagnostics import Diagnostic
+from smtptui.core.grammar import Dialect
 
 # RFC 821 §4.5.1: the minimum implementation.
 MINIMUM_VERBS = tuple(v for v in RFC821_VERBS if COMMANDS[v].minimum_821)
@@ -32,6 +39,7 @@ ENHANCED: Mapping[str, str] = MappingProxyType({
     "turn_busy": "5.5.1", "help_unknown": "5.5.4", "verb": "2.0.0", "onex": "2.0.0",
     "xusr": "2.0.0", "etrn": "2.0.0", "auth_cleartext": "5.7.11", "tls_first": "5.7.0",
     "smtputf8": "5.6.7", "unstored": "4.3.0", "helo_again": "5.5.1",
+    "data_need_mail": "5.5.1", "params_need_ehlo": "5.5.4", "bad_syntax": "5.5.4",
 })
 
 _RFC821_TEXTS = {
@@ -66,15 +74,20 @@ _RFC821_TEXTS = {
     "bad_sender": "553 Requested action not taken: mailbox name not allowed",
     "need_helo": "503 Bad sequence of commands: send HELO first",
     "need_mail": "503 Bad sequence of commands: need MAIL before RCPT",
+    "data_need_mail": "503 Bad sequence of commands: need MAIL and RCPT before DATA",
     "need_rcpt": "503 Bad sequence of commands: need RCPT before DATA",
     "nested_mail": "503 Bad sequence of commands: sender already given",
     "bad_param": "501 Syntax error in parameters or arguments",
+    "params_need_ehlo": "501 Syntax error: parameters after the path need EHLO",
+    # {why} is the grammar's own finding and rule, as ``smtptui check`` prints them.
+    "bad_syntax": "501 Syntax error in parameters or arguments: {why}",
     "unknown_param": "555 {what} parameter not recognized or not implemented",
     "not_active": "450 User not active now",
     "will_mail": "250 User not active now, so will do mail.",
     "turn_ok": "250 OK",
     "turn_busy": "503 Bad sequence of commands: finish the mail transaction first",
     "help_first": "214-This is the {host} teaching server (smtptui). Commands:",
+    "help_more": "For more information, HELP <command>.",
     "help_last": "214 End of HELP info",
     "help_topic_last": "214 End of HELP info",
     "help_unknown": "504 HELP topic \"{topic}\" unknown",
@@ -100,7 +113,7 @@ _RFC5321_TEXTS = _RFC821_TEXTS | {
 }
 
 _SENDMAIL_TEXTS = _RFC5321_TEXTS | {
-    "banner": "ESMTP Sendmail 8.9.3/8.9.3; {date}",
+    "banner": "ESMTP Sendmail {version}; {date}",
     "helo": "250 {host} Hello {client} [{ip}], pleased to meet you",
     "ehlo_first": "250-{host} Hello {client} [{ip}], pleased to meet you",
     "mail_ok": "250 <{addr}>... Sender ok",
@@ -111,12 +124,13 @@ _SENDMAIL_TEXTS = _RFC5321_TEXTS | {
     "quit": "221 {host} closing connection",
     "no_user": "550 <{addr}>... User unknown",
     "need_mail": "503 Need MAIL before RCPT",
+    "data_need_mail": "503 Need MAIL command",
     "need_rcpt": "503 Need RCPT (recipient)",
     "nested_mail": "503 Sender already specified",
     "need_helo": "503 Polite people say HELO first",
     "too_many": "452 Too many recipients",
     "relay_denied": "550 <{addr}>... Relaying denied: {domain} is not in this world",
-    "help_first": "214-This is sendmail version 8.9.3 (smtptui teaching persona)",
+    "help_first": "214-This is sendmail version {version} (smtptui teaching persona)",
     "help_last": "214 End of HELP info",
 }
 
@@ -137,15 +151,24 @@ _MODERN_TEXTS = _RFC5321_TEXTS | {
     "too_many": "452 Too many recipients",
     "need_helo": "503 Error: send HELO/EHLO first",
     "need_mail": "503 Error: need MAIL command",
+    "data_need_mail": "503 Error: need RCPT command",  # Postfix's words for DATA first
     "need_rcpt": "503 Error: need RCPT command",
     "nested_mail": "503 Error: nested MAIL command",
     "not_implemented": "502 Error: command not implemented",
 }
 
 
+DateStyle = Literal["rfc821", "sendmail", "rfc5322"]
+QidStyle = Literal["random", "sendmail"]
+
+
 @dataclass(frozen=True, slots=True)
 class Persona:
-    """How one kind of server behaves on the wire."""
+    """How one kind of server behaves on the wire: data a reader can set beside its RFC.
+
+    The RFC 821 personas (``rfc821_codes``) follow §4.3: MAIL needs no HELO and starts a
+    new transaction (§4.1.1), and every reply code is one §4.3 lists for the command.
+    """
 
     name: str
     verbs: frozenset[str]          # implemented commands; other RFC 821 verbs get 502
@@ -158,23 +181,45 @@ class Persona:
     # personas answer the RFC's own example "500 Line too long." after the end of data;
     # the others accept the message, as Postfix and sendmail do, and the log says so.
     refuse_long_lines: bool = False
+    # How command arguments are judged: core.grammar.check in this dialect; ``strict``
+    # refuses the forms real MTAs tolerate (a space after FROM:, non-ASCII without
+    # SMTPUTF8, ...). RFC 821's grammar is already strict about them.
+    dialect: Dialect = "rfc5321"
+    strict: bool = False
+    rfc821_codes: bool = False     # replies inside RFC 821 §4.3's lists (see above)
+    case_sensitive_mailboxes: bool = False  # RFC 821 §4.1.2; a world may override
+    date_style: DateStyle = "rfc5322"
+    qid_style: QidStyle = "random"
+    version: str = "smtptui"       # the software version in banners and Received:
 
     def text(self, key: str) -> str:
         return self.texts[key]
 
+    def syntax_code(self, verb: str) -> int:
+        """501, unless RFC 821 §4.3 lists only 500 for ``verb`` (NOOP, QUIT, TURN)."""
+        if self.rfc821_codes:
+            spec = COMMANDS.get(verb)
+            if spec is not None and 501 not in spec.allowed_codes:
+                return 500
+        return 501
+
 
 _ALL = frozenset(RFC821_VERBS)
 _ESMTP_821 = frozenset(RFC821_VERBS) - {"SEND", "SOML", "SAML", "TURN"}
+_1982 = {"refuse_long_lines": True, "dialect": "rfc821", "strict": True,
+         "rfc821_codes": True, "case_sensitive_mailboxes": True, "date_style": "rfc821"}
 
 PERSONAS: Mapping[str, Persona] = MappingProxyType({
     "rfc821": Persona("rfc821", _ALL, False, (), MappingProxyType(_RFC821_TEXTS), 552,
-                      refuse_long_lines=True),
+                      **_1982),  # type: ignore[arg-type]
     "rfc821-minimal": Persona("rfc821-minimal", frozenset(MINIMUM_VERBS), False, (),
-                              MappingProxyType(_RFC821_TEXTS), 552, refuse_long_lines=True),
+                              MappingProxyType(_RFC821_TEXTS), 552,
+                              **_1982),  # type: ignore[arg-type]
     "sendmail-8.9": Persona(
         "sendmail-8.9", _ESMTP_821 | {"EHLO", "VERB", "ONEX", "XUSR", "ETRN"}, True,
         ("EXPN", "VERB", "8BITMIME", "SIZE", "DSN", "ONEX", "ETRN", "XUSR", "HELP"),
-        MappingProxyType(_SENDMAIL_TEXTS), 452, duplicate_helo_refused=True),
+        MappingProxyType(_SENDMAIL_TEXTS), 452, duplicate_helo_refused=True,
+        date_style="sendmail", qid_style="sendmail", version="8.9.3/8.9.3"),
     "rfc5321": Persona("rfc5321", _ESMTP_821 | {"EHLO"}, True,
                        ("8BITMIME", "SIZE", "EXPN", "HELP"), MappingProxyType(_RFC5321_TEXTS),
                        452),
@@ -184,6 +229,89 @@ PERSONAS: Mapping[str, Persona] = MappingProxyType({
          "STARTTLS", "AUTH"),
         MappingProxyType(_MODERN_TEXTS), 452),
 })
+
+
+# ----------------------------------------------------------------------------- policies
+
+_PARENTHETICAL = re.compile(r"\s*\([^()]*\)$")
+
+
+def syntax_reason(persona: Persona, d: Diagnostic) -> str:
+    """The grammar's finding as the persona says it in a 501: the message and its rule,
+    7-bit ("section" for "§", RFC 5321 §4.2). A 1982 server drops the checker's
+    parenthetical hints, which name later RFCs and ESMTP it has never heard of."""
+    message = d.message
+    if persona.dialect == "rfc821":
+        message = _PARENTHETICAL.sub("", message)
+    return f"{message} [{d.rule}]".replace("§", "section ")
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def _offset(d: datetime) -> str:
+    minutes = int((d.utcoffset() or timedelta()).total_seconds() // 60)
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
+
+
+def format_date(style: DateStyle, when: float, zone: timezone | None,
+                zone_name: str | None) -> str:
+    """A date as the persona's era wrote it.
+
+    rfc821: RFC 821 §4.1.2 <daytime>, ``2 Nov 81 22:40:10 UT`` (Appendix F's form);
+    sendmail: ``Mon, 1 Nov 1999 00:07:25 +0900 (JST)`` (the seed lecture's banner);
+    rfc5322: RFC 5322 §3.3 with a two-digit day, plus the zone name if the world gives one.
+    ``zone`` None means the machine's local time (UT for rfc821).
+    """
+    if zone is None and style == "rfc821":
+        zone = UTC
+    d = datetime.fromtimestamp(when, zone) if zone is not None else \
+        datetime.fromtimestamp(when).astimezone()
+    clock = f"{d.hour:02d}:{d.minute:02d}:{d.second:02d}"
+    if style == "rfc821":
+        name = zone_name or ("UT" if not d.utcoffset() else _offset(d))
+        return f"{d.day} {_MONTHS[d.month - 1]} {d.year % 100:02d} {clock} {name}"
+    day = str(d.day) if style == "sendmail" else f"{d.day:02d}"
+    text = f"{_DAYS[d.weekday()]}, {day} {_MONTHS[d.month - 1]} {d.year} {clock} {_offset(d)}"
+    return f"{text} ({zone_name})" if zone_name else text
+
+
+_QID_ALPHABET = string.ascii_uppercase + string.digits
+
+
+def new_qid(style: QidStyle, when: float, zone: timezone | None, pid: int, seq: int) -> str:
+    """A queue id in the persona's form.
+
+    random: ten letters and digits. sendmail 8.9: a letter for the hour (A = 00), two
+    letters counting messages of the process (AA, AB, ...), the process id in five digits:
+    ``AAA09919`` at 00:07, ``VAA20289`` at 21:18 (both in the seed lecture).
+    """
+    if style == "random":
+        return "".join(secrets.choice(_QID_ALPHABET) for _ in range(10))
+    d = datetime.fromtimestamp(when, zone) if zone is not None else \
+        datetime.fromtimestamp(when).astimezone()
+    hour = chr(ord("A") + d.hour)
+    count = chr(ord("A") + seq // 26 % 26) + chr(ord("A") + seq % 26)
+    return f"{hour}{count}{pid % 100000:05d}"
+
+
+def clear_8th_bit(data: bytes) -> tuple[bytes, int]:
+    """``data`` with each octet's high bit cleared, as a 7-bit 1982 MTA stored it (RFC 821
+    §2: 7-bit characters travel with the high-order bit zero), and how many changed."""
+    low = data.translate(_TO_7BIT)
+    changed = len(data) - len(data.translate(None, _HIGH))
+    return low, changed
+
+
+_TO_7BIT = bytes(i & 0x7F for i in range(256))
+_HIGH = bytes(range(128, 256))
+
+
+def stand_in_pid() -> int:
+    """A process id for a session (sendmail forked one process per connection)."""
+    return 1000 + secrets.randbelow(29000)
 
 
 def get_persona(name: str) -> Persona:

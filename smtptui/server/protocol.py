@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import email.utils
+import ipaddress
 import secrets
 import time
 from functools import partial
@@ -22,14 +22,22 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, TLSSetupExc
 
 from smtptui.core.commands import COMMANDS, help_text, lookup
 from smtptui.core.data import DotStuffer, DotUnstuffer
+from smtptui.core.extensions import PARAMETERS
+from smtptui.core.grammar import check
 from smtptui.server import delivery
 from smtptui.server.delivery import Kind, Target
 from smtptui.server.paths import Path, parse_member, parse_path, split_path_and_params
-from smtptui.server.personas import ENHANCED, RFC821_VERBS
+from smtptui.server.personas import (
+    ENHANCED,
+    RFC821_VERBS,
+    clear_8th_bit,
+    stand_in_pid,
+    syntax_reason,
+)
 from smtptui.server.storage import copy_range
 
 if TYPE_CHECKING:
-    from smtptui.server.app import ServerApp
+    from smtptui.server.shared import ServerApp
 
 CHUNK = 1 << 16
 COMMAND_LIMIT = 510  # octets before the CRLF: 512 with it (RFC 821 §4.5.3, RFC 5321 §4.5.3.1.4)
@@ -121,10 +129,12 @@ class TeachingSMTP(SMTP):
         self.last_reply = ""
         self.bad_commands = 0
         self.sid = app.next_session_id()
+        self.pid = self.host.process_id or stand_in_pid()
+        self.messages = 0  # stored in this session (sendmail's queue ids count them)
         tls = app.tls_context if "STARTTLS" in self.exts else None
         super().__init__(
             _Hooks(),
-            data_size_limit=self.host.size_limit,
+            data_size_limit=self.host.message_limit,
             enable_SMTPUTF8="SMTPUTF8" in self.exts,
             hostname=self.host.hostname,
             ident="",
@@ -235,12 +245,18 @@ class TeachingSMTP(SMTP):
     def _banner(self) -> str:
         if self.host.banner is not None:
             return self.host.banner
-        return self.persona.text("banner").format(date=email.utils.formatdate(localtime=True))
+        return self.persona.text("banner").format(date=self.app.date(),
+                                                  version=self.app.version)
+
+    @property
+    def client_ip(self) -> str:
+        """The client's address as the server reports it (a world may pin it)."""
+        return self.host.peer_address or self.peer_ip
 
     def fmt(self, key: str, **kw: Any) -> str:
         """The persona's reply for ``key``, with an enhanced code when advertised."""
         values = {"host": self.host.hostname, "client": self._client_name(),
-                  "ip": self.peer_ip} | kw
+                  "ip": self.client_ip, "version": self.app.version} | kw
         text = self.persona.text(key).format(**values)
         if ("ENHANCEDSTATUSCODES" in self.exts and key not in _NO_ENHANCED
                 and key in ENHANCED and text[:1] in "245"):
@@ -278,10 +294,32 @@ class TeachingSMTP(SMTP):
         self.event(f"unrecognized command {verb[:20]!r}")
         await self.push("500 Syntax error, command unrecognized")
 
-    async def need_helo(self) -> bool:
+    async def need_helo(self, verb: str) -> bool:
+        """503 before HELO, where the persona's RFC has it. RFC 821 §4.3 lists no 503 for
+        MAIL and never requires HELO; only TURN needs the client's name there."""
         if self.session and self.session.host_name:
             return False
+        if self.persona.rfc821_codes and verb != "TURN":
+            return False
         await self.reply("need_helo")
+        return True
+
+    async def syntax_ok(self, verb: str, arg: str | None) -> bool:
+        """Judge the command line with the core's grammar (``smtptui check``) in the
+        persona's dialect and leniency; on an error answer 501 (500 where RFC 821 §4.3
+        lists no 501 for the verb) naming the rule, and return False.
+
+        aiosmtpd hands over the argument stripped, so spaces at the ends of the line
+        are not seen (they are the leniency every persona has)."""
+        line = f"{verb} {arg}" if arg else verb
+        dialect = "rfc5321" if verb == "EHLO" else self.persona.dialect  # RFC 1869 on
+        for d in check(line, dialect, strict=self.persona.strict):
+            if d.is_error:
+                text = self.fmt("bad_syntax", why=syntax_reason(self.persona, d))
+                code = self.persona.syntax_code(verb)
+                self.event(f"{line} -> {code} ({d.message} [{d.rule}])")
+                await self.push(f"{code}{text[3:]}")
+                return False
         return True
 
     # ------------------------------------------------------------------ HELO / EHLO
@@ -289,15 +327,15 @@ class TeachingSMTP(SMTP):
     async def _hello(self, verb: str, arg: str | None, *, extended: bool) -> bool:
         """What HELO and EHLO share: check, reset the transaction, note the client's
         name. False when the command was refused (the reply is sent)."""
-        if not arg:
-            await self.push(f"501 Syntax: {verb} hostname")
+        if not await self.syntax_ok(verb, arg):
             return False
+        assert arg is not None  # the grammar wants a domain
         if self.persona.duplicate_helo_refused and self.session.host_name:
             await self.reply("helo_again")
             return False
         self._set_rset_state()
         self.session.extended_smtp = extended
-        self.session.host_name = arg.split()[0]
+        self.session.host_name = arg
         self.event(f"{verb} {self.session.host_name}")
         return True
 
@@ -314,8 +352,8 @@ class TeachingSMTP(SMTP):
         lines = [self.fmt("ehlo_first")[4:]]
         for kw in self.exts:
             word = kw.split(" ", 1)[0]
-            if word == "SIZE" and kw == "SIZE":
-                lines.append(f"SIZE {self.host.size_limit}")
+            if kw == "SIZE" and self.host.extensions is None and self.host.size_limit:
+                lines.append(f"SIZE {self.host.size_limit}")  # a world's own "SIZE" is bare
             elif word == "STARTTLS":
                 if self.tls_context is not None and not self._tls_protocol:
                     lines.append("STARTTLS")
@@ -329,21 +367,20 @@ class TeachingSMTP(SMTP):
     # ------------------------------------------------------------------ simple verbs
 
     async def smtp_NOOP(self, arg: str | None) -> None:
-        await self.reply("noop")
+        if await self.syntax_ok("NOOP", arg):
+            await self.reply("noop")
 
     async def smtp_RSET(self, arg: str | None) -> None:
         await self._logged("RSET", arg, self._rset)
 
     async def _rset(self, arg: str | None) -> None:
-        if arg:
-            await self.reply("syntax")
+        if not await self.syntax_ok("RSET", arg):
             return
         self._set_rset_state()
         await self.reply("rset")
 
     async def smtp_QUIT(self, arg: str | None) -> None:
-        if arg:
-            await self.reply("syntax")
+        if not await self.syntax_ok("QUIT", arg):
             return
         await self.reply("quit")
         self.event("QUIT")
@@ -385,6 +422,8 @@ class TeachingSMTP(SMTP):
         if not self.implemented("HELP"):
             await self.not_implemented("HELP")
             return
+        if not await self.syntax_ok("HELP", arg):
+            return
         if arg:
             spec = lookup(arg.strip())
             if spec is None or (spec.verb not in self.persona.verbs
@@ -392,7 +431,7 @@ class TeachingSMTP(SMTP):
                 await self.reply("help_unknown", topic=arg.strip()[:10])
                 return
             # The table's own HELP text; reply text is 7-bit (RFC 5321 §4.2), so no "§".
-            *head, paragraph = help_text(spec.verb)
+            *head, paragraph = help_text(spec.verb, self.persona.dialect)
             lines = [line.replace("§", "section ") for line in [*head, *_wrap(paragraph, 70)]]
             lines.append(self.fmt("help_topic_last")[4:])
             await self.push_lines(214, lines)
@@ -401,7 +440,7 @@ class TeachingSMTP(SMTP):
         lines = [self.fmt("help_first")[4:]]
         for i in range(0, len(verbs), 8):
             lines.append("    " + " ".join(verbs[i:i + 8]))
-        lines.append("For more information, HELP <command>.")
+        lines.append(self.persona.text("help_more"))
         lines.append(self.fmt("help_last")[4:])
         await self.push_lines(214, lines)
 
@@ -436,6 +475,8 @@ class TeachingSMTP(SMTP):
         text = arg.strip()
         if text.startswith("<") and text.endswith(">"):
             text = text[1:-1]
+        if "\\" in text or text[:1] == '"':  # quoting: "\x" is "x", "a.b" is a.b
+            text = Path((), text, None).name
         if "@" in text:
             local, _, domain = text.rpartition("@")
             if self.host.is_local_domain(domain):
@@ -476,9 +517,9 @@ class TeachingSMTP(SMTP):
         if not self.implemented("VRFY"):
             await self.not_implemented("VRFY")
             return
-        if not arg:
-            await self.reply("syntax")
+        if not await self.syntax_ok("VRFY", arg):
             return
+        assert arg is not None
         local, domain = self._query_local(arg)
         h = self.host
         box = h.mailbox(local, domain)
@@ -494,7 +535,7 @@ class TeachingSMTP(SMTP):
         if h.mailing_list(local, domain) is not None:
             await self.reply("is_list")
             return
-        if local.lower() == "postmaster":
+        if local.lower() == "postmaster":  # any case, in every RFC (RFC 5321 §4.5.1)
             await self.reply("vrfy", name="", addr=f"postmaster@{h.hostname}")
             return
         words = local.lower().split()
@@ -512,9 +553,9 @@ class TeachingSMTP(SMTP):
         if not self.implemented("EXPN"):
             await self.not_implemented("EXPN")
             return
-        if not arg:
-            await self.reply("syntax")
+        if not await self.syntax_ok("EXPN", arg):
             return
+        assert arg is not None
         local, domain = self._query_local(arg)
         h = self.host
         lst = h.mailing_list(local, domain)
@@ -556,60 +597,71 @@ class TeachingSMTP(SMTP):
     async def smtp_SAML(self, arg: str | None) -> None:
         await self._mail("SAML", arg)
 
-    def _params(self, verb: str, params: list[str]) -> tuple[str, dict[str, str]] | None:
-        """Check ESMTP parameters; returns (reply key, values) on error, else None."""
-        allowed = {"MAIL": {"SIZE": "SIZE", "BODY": "8BITMIME", "SMTPUTF8": "SMTPUTF8",
-                            "RET": "DSN", "ENVID": "DSN", "AUTH": "AUTH"},
-                   "RCPT": {"NOTIFY": "DSN", "ORCPT": "DSN"}}[verb]
+    def _unknown_param(self, verb: str, params: list[str]) -> str | None:
+        """The first parameter whose extension this server did not advertise (the
+        grammar has checked the values; core.extensions says which keyword needs what)."""
         for p in params:
-            name, eq, value = p.partition("=")
-            name = name.upper()
-            if not name.isalnum() or (eq and not value):
-                return "bad_param", {}
-            if name not in allowed or allowed[name] not in self.exts:
-                return "unknown_param", {"what": f"{verb} {name}"}
-            if name == "SIZE" and not value.isdigit():
-                return "bad_param", {}
-            if name == "BODY" and value.upper() not in ("7BIT", "8BITMIME"):
-                return "bad_param", {}
-            if name == "SMTPUTF8" and eq:
-                return "bad_param", {}
+            name, _, value = p.partition("=")
+            param = PARAMETERS.get(name.upper())
+            ext = None if param is None or verb not in param.verbs else param.extension
+            if ext == "8BITMIME" and value.upper() == "BINARYMIME":
+                ext = "BINARYMIME"
+            if ext is None or ext not in self.exts:
+                return name.upper()
         return None
 
     async def _refuse_params(self, verb: str, params: list[str]) -> bool:
         """Answer ESMTP parameters MAIL/RCPT may not have; True when refused."""
         if not self.session.extended_smtp:
-            await self.push("501 Syntax error: parameters need EHLO")
+            await self.reply("params_need_ehlo")
             return True
-        bad = self._params(verb, params)
-        if bad is not None:
-            await self.reply(bad[0], **bad[1])
+        unknown = self._unknown_param(verb, params)
+        if unknown is not None:
+            await self.reply("unknown_param", what=f"{verb} {unknown}")
             return True
         return False
+
+    async def _path_arg(self, verb: str, arg: str | None, keyword: str,
+                        utf8: bool) -> tuple[Path, list[str]] | None:
+        """Judge ``FROM:<path> params`` / ``TO:<path> params``; the path and parameters,
+        or None when refused (the reply is sent)."""
+        if not await self.syntax_ok(verb, arg):
+            return None
+        assert arg is not None
+        colon = arg.index(":")  # the grammar found "FROM" / "TO", spaces, ":"
+        pathtext, params = split_path_and_params(arg[colon + 1:])
+        path = parse_path(pathtext, allow_null=keyword == "FROM")
+        assert path is not None, pathtext  # the grammar accepted it
+        if not utf8 and not str(path).isascii():
+            self.event(f"{verb} refused: non-ASCII path without SMTPUTF8")
+            await self.reply("smtputf8")
+            return None
+        return path, params
 
     async def _mail(self, verb: Kind, arg: str | None) -> None:
         if not self.implemented(verb):
             await self.not_implemented(verb)
             return
-        if await self.need_helo():
+        if await self.need_helo(verb):
             return
         if self.txn.sender is not None:
-            await self.reply("nested_mail")
+            if not self.persona.rfc821_codes:
+                await self.reply("nested_mail")
+                return
+            # RFC 821 §4.1.1: MAIL "clears the reverse-path buffer, the forward-path
+            # buffer, and the mail data buffer" -- a new transaction, no 503.
+            self.event(f"{verb}: the open transaction is abandoned (RFC 821 §4.1.1)")
+            self._set_rset_state()
+        utf8 = "SMTPUTF8" in (arg or "").upper().split()
+        parsed = await self._path_arg(verb, arg, "FROM", utf8)
+        if parsed is None:
             return
-        if not arg or arg[:5].upper() != "FROM:":
-            await self.push(f"501 Syntax: {verb} FROM:<reverse-path>")
-            return
-        pathtext, params = split_path_and_params(arg[5:])
-        utf8 = any(p.upper() == "SMTPUTF8" for p in params)
-        path = parse_path(pathtext, allow_null=True, utf8=utf8)
-        if path is None:
-            await self.push(f"501 Syntax: {verb} FROM:<reverse-path> ({pathtext!r} is not a path)")
-            return
+        path, params = parsed
         if params and await self._refuse_params("MAIL", params):
             return
         for p in params:
             name, _, value = p.partition("=")
-            if name.upper() == "SIZE" and int(value) > self.host.size_limit:
+            if name.upper() == "SIZE" and int(value) > self.host.message_limit:
                 await self.reply("size_declared")
                 return
         self.txn.kind = verb
@@ -628,8 +680,8 @@ class TeachingSMTP(SMTP):
         next_domain = route[0] if route else path.domain
         addr = path.mailbox
         if next_domain is None or h.is_local_domain(next_domain):
-            box = h.mailbox(path.local, path.domain)
-            if box is not None or path.local.lower() == "postmaster":
+            box = h.mailbox(path.name, path.domain)
+            if box is not None or path.name.lower() == "postmaster":
                 user = (box or "postmaster").split("@")[0]
                 active = h.is_logged_in(user)
                 if kind == "SEND" and not active:
@@ -637,9 +689,9 @@ class TeachingSMTP(SMTP):
                 if kind == "SOML" and not active:
                     return "will_mail", {}, True
                 return "rcpt_ok", {"addr": addr}, True
-            if h.mailing_list(path.local, path.domain) is not None:
+            if h.mailing_list(path.name, path.domain) is not None:
                 return "rcpt_ok", {"addr": addr}, True
-            fwd = h.forward(path.local, path.domain)
+            fwd = h.forward(path.name, path.domain)
             if fwd is not None:
                 if fwd.mode == "will-forward":
                     return "will_forward", {"to": fwd.to}, True
@@ -650,20 +702,16 @@ class TeachingSMTP(SMTP):
         return "relay_denied", {"addr": addr, "domain": next_domain}, False
 
     async def smtp_RCPT(self, arg: str | None) -> None:
-        if await self.need_helo():
+        if await self.need_helo("RCPT"):
             return
         if self.txn.sender is None:
             await self.reply("need_mail")
             return
-        if not arg or arg[:3].upper() != "TO:":
-            await self.push("501 Syntax: RCPT TO:<forward-path>")
-            return
-        pathtext, params = split_path_and_params(arg[3:])
         utf8 = "SMTPUTF8" in (o.upper() for o in self.txn.mail_options)
-        path = parse_path(pathtext, utf8=utf8)
-        if path is None:
-            await self.push(f"501 Syntax: RCPT TO:<forward-path> ({pathtext!r} is not a path)")
+        parsed = await self._path_arg("RCPT", arg, "TO", utf8)
+        if parsed is None:
             return
+        path, params = parsed
         if params and await self._refuse_params("RCPT", params):
             return
         if len(self.txn.recipients) >= self.host.max_recipients:
@@ -683,27 +731,28 @@ class TeachingSMTP(SMTP):
     # ------------------------------------------------------------------ DATA
 
     async def smtp_DATA(self, arg: str | None) -> None:
-        if await self.need_helo():
+        if await self.need_helo("DATA"):
             return
         if self.txn.sender is None:
-            await self.reply("need_mail")
+            await self.reply("data_need_mail")
             return
         if not self.txn.recipients:
             await self.reply("need_rcpt")
             return
-        if arg:
-            await self.reply("syntax")
+        if not await self.syntax_ok("DATA", arg):
             return
-        qid = self.app.new_qid()
-        now = time.time()
+        now = self.app.now()
+        qid = self.app.new_qid(self.pid, self.messages, now)
         plan = self._plan(qid, now)
         files = [self.app.store.new_spool_file(qid) for _ in plan]
         await self.reply("data_start")
         unstuffer = DotUnstuffer()  # the core's streaming decoder
         meter = LineMeter()
-        limit = self.host.size_limit
+        limit = self.host.message_limit
         size = 0
         too_big = False
+        seven_bit = self.host.clear_8th_bit
+        cleared = 0
         try:
             # Local disk writes of 64 KiB chunks: cheaper than a thread hop per chunk.
             with open(files[0], "wb") as out:  # noqa: ASYNC230
@@ -716,6 +765,9 @@ class TeachingSMTP(SMTP):
                         self.close_quietly()
                         return
                     data = unstuffer.feed(chunk)
+                    if seven_bit:
+                        data, changed = clear_8th_bit(data)
+                        cleared += changed
                     meter.feed(data)
                     size += len(data)
                     if size > limit:
@@ -755,7 +807,11 @@ class TeachingSMTP(SMTP):
         finally:
             for f in files:
                 f.unlink(missing_ok=True)
+        if cleared:
+            self.event(f"8th bit cleared in {cleared} octet(s): this host stores 7-bit text "
+                       "(RFC 821 §2); 8-bit mail needs 8BITMIME (RFC 1652)")
         self.event(f"stored {qid}: {size} octets -> {', '.join(where)}")
+        self.messages += 1
         self._set_post_data_state()
         await self.reply("data_ok", qid=qid)
 
@@ -778,24 +834,26 @@ class TeachingSMTP(SMTP):
         for t in targets:
             key = ("_undeliverable",) if t.where == "undeliverable" else t.hops
             groups.setdefault(key, []).append(t)
-        short = self.persona.name.startswith("rfc821")
+        short = self.persona.date_style == "rfc821"
+        date = self.app.date(now)
+        # "for <...>": the RCPT as the client wrote it, when there is just one (sendmail)
+        only = self.txn.recipients[0] if len(self.txn.recipients) == 1 else None
+        rcpt = only.mailbox if only is not None else None
         sender = self.txn.sender
         assert sender is not None
         plan = []
         for hops, group in groups.items():
-            boxes = sorted({t.box for t in group if t.where != "undeliverable"})
-            rcpt = None
-            if len(boxes) == 1 and hops[0] != "_undeliverable":
-                rcpt = f"{boxes[0]}@{group[0].host}"
             hop_list = group[0].hops
             lines: list[bytes] = []
             for i in range(len(hop_list) - 1, 0, -1):
                 lines.append(delivery.received_line(
                     helo=hop_list[i - 1], ip=None, by=hop_list[i], proto="SMTP", qid=qid,
-                    rcpt=None, when=now, short=True))
+                    rcpt=None, date=date, short=True))
             lines.append(delivery.received_line(
-                helo=self._client_name(), ip=self.peer_ip, by=self.host.hostname,
-                proto=self._proto(), qid=qid, rcpt=rcpt, when=now, short=short))
+                helo=self._client_name() or f"[{self.client_ip}]", ip=self.client_ip,
+                peer_host=self._peer_host(), by=self.host.hostname,
+                version=self.app.version, proto=self._proto(), qid=qid,
+                rcpt=rcpt if hops[0] != "_undeliverable" else None, date=date, short=short))
             reverse = sender
             if not sender.is_null:
                 reverse = sender.with_route(tuple(reversed(hop_list[:-1])) + sender.route)
@@ -806,6 +864,16 @@ class TeachingSMTP(SMTP):
                         "utf-8", "replace")
             plan.append((hops, head + b"".join(lines), group))
         return plan
+
+    def _peer_host(self) -> str | None:
+        """The client's host name as a reverse lookup would give it: "localhost" on
+        loopback; the HELO name for an address the world pins (the world has no DNS)."""
+        if self.host.peer_address:
+            return self._client_name() or None
+        try:
+            return "localhost" if ipaddress.ip_address(self.peer_ip).is_loopback else None
+        except ValueError:
+            return None
 
     def _store(self, plan: list, files: list[FsPath], qid: str) -> list[str]:
         store = self.app.store
@@ -846,10 +914,9 @@ class TeachingSMTP(SMTP):
         if not self.implemented("TURN"):
             await self.not_implemented("TURN")
             return
-        if await self.need_helo():
+        if await self.need_helo("TURN"):
             return
-        if arg:
-            await self.reply("syntax")
+        if not await self.syntax_ok("TURN", arg):
             return
         if self.txn.sender is not None:
             await self.reply("turn_busy")

@@ -12,6 +12,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
@@ -22,6 +23,9 @@ DEFAULT_MAX_RECIPIENTS = 100  # RFC 821 §4.5.3 / RFC 5321 §4.5.3.1.8: at least
 DEFAULT_SIZE_LIMIT = 10 * 1024 * 1024
 DEFAULT_MAX_SESSIONS = 100
 
+_ZONE_RE = re.compile(r"^([+-])(\d\d):?(\d\d)$")
+_ZONE_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+-]{0,9}$")
+_IPV4_RE = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 _HOSTNAME_RE = re.compile(r"^(?:\[[^\]\s]+\]|#\d+|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)$")
 _KEYWORD_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*(?: [\x21-\x7e]+)*$")
 
@@ -67,6 +71,38 @@ class Host:
     users: Mapping[str, str] = field(default_factory=dict)
     queue: tuple[QueuedMessage, ...] = ()
     allow_plaintext_auth: bool = False
+    # Fidelity keys: what a lesson pins so a replay matches its source letter for letter.
+    case_sensitive_mailboxes: bool | None = None  # None: the persona's default
+    clear_8th_bit: bool = False     # store 7-bit, as a 1982 MTA did (RFC 821 §2)
+    clock: str | None = None        # ISO 8601 start instant; the clock runs on from it
+    time_zone: str | None = None    # "+09:00": dates in this zone (default: local; UT)
+    time_zone_name: str | None = None  # "JST": written after the offset, or as RFC 821's zone
+    software_version: str | None = None  # the version sendmail-8.9 names ("8.9.1a/3.7W")
+    peer_address: str | None = None  # the client address the server reports
+    process_id: int | None = None   # sendmail-8.9 queue ids end in it
+
+    @property
+    def zone(self) -> timezone | None:
+        """The time zone dates are written in; None means the machine's local zone."""
+        if self.time_zone is not None:
+            return parse_zone(self.time_zone)
+        if self.clock is not None:
+            tz = datetime.fromisoformat(self.clock).tzinfo
+            return timezone(tz.utcoffset(None)) if tz is not None else None  # type: ignore[arg-type]
+        return None
+
+    @property
+    def mailboxes_case_sensitive(self) -> bool:
+        if self.case_sensitive_mailboxes is not None:
+            return self.case_sensitive_mailboxes
+        from smtptui.server.personas import PERSONAS  # world files name personas by string
+
+        return PERSONAS[self.persona].case_sensitive_mailboxes
+
+    @property
+    def message_limit(self) -> int:
+        """Octets per message; ``size_limit = 0`` announces no limit (RFC 1870 §4)."""
+        return self.size_limit or 1 << 62
 
     def is_local_domain(self, domain: str) -> bool:
         """True when ``domain`` names this host (case-insensitive, RFC 821 §3.7)."""
@@ -78,15 +114,24 @@ class Host:
         return any(r == "*" or r.lower() == d for r in self.relay_domains)
 
     def _lookup(self, table: Mapping[str, Any], local: str, domain: str | None) -> str | None:
-        """The key of ``table`` matching local@domain: address, then exact local part,
-        then case-insensitively (mailbox names are case sensitive, but being strict here
-        only confuses learners; exact matches win)."""
+        """The key of ``table`` matching local@domain: address, then local part.
+
+        Domains never depend on case. Local parts do where mailbox names are case
+        sensitive (RFC 821 §4.1.2, the rfc821 personas); elsewhere an exact match wins,
+        then a unique case-insensitive one, as most MTAs do."""
+        sensitive = self.mailboxes_case_sensitive
         if domain is not None:
             for key in table:
-                if "@" in key and key.lower() == f"{local}@{domain}".lower():
+                if "@" not in key:
+                    continue
+                klocal, _, kdomain = key.rpartition("@")
+                if kdomain.lower() == domain.lower() and (
+                        klocal == local or not sensitive and klocal.lower() == local.lower()):
                     return key
         if local in table:
             return local
+        if sensitive:
+            return None
         folded = [k for k in table if "@" not in k and k.lower() == local.lower()]
         return folded[0] if len(folded) == 1 else None
 
@@ -102,7 +147,20 @@ class Host:
         return self._lookup(self.lists, name, domain)
 
     def is_logged_in(self, local: str) -> bool:
+        if self.mailboxes_case_sensitive:
+            return any(u.split("@")[0] == local for u in self.logged_in)
         return any(u.split("@")[0].lower() == local.lower() for u in self.logged_in)
+
+
+def parse_zone(text: str) -> timezone:
+    """``+09:00`` / ``-0800`` / ``UTC`` -> a fixed-offset zone; ValueError otherwise."""
+    if text.upper() in ("UTC", "UT", "GMT", "Z"):
+        return UTC
+    m = _ZONE_RE.match(text)
+    if not m or int(m.group(2)) > 23 or int(m.group(3)) > 59:
+        raise ValueError(f"{text!r} is not a UTC offset like +09:00")
+    delta = timedelta(hours=int(m.group(2)), minutes=int(m.group(3)))
+    return timezone(-delta if m.group(1) == "-" else delta)
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,7 +347,9 @@ def _hostname(ctx: _Ctx, path: tuple, v: Any) -> str:
 
 _HOST_KEYS = {"hostname", "persona", "banner", "extensions", "max_recipients", "size_limit",
               "domains", "mailboxes", "lists", "forwards", "logged_in", "relay_domains",
-              "users", "queue", "allow_plaintext_auth"}
+              "users", "queue", "allow_plaintext_auth", "case_sensitive_mailboxes",
+              "clear_8th_bit", "clock", "time_zone", "time_zone_name", "software_version",
+              "peer_address", "process_id"}
 _TOP_KEYS = _HOST_KEYS | {"hosts", "max_sessions"}
 
 
@@ -328,9 +388,53 @@ def _host(ctx: _Ctx, base: tuple, data: dict, *, name: str | None = None,
                 raise ctx.fail(base + ("extensions", i), f"{e!r} is not an EHLO keyword line")
         kw["extensions"] = tuple(e.upper().split(" ", 1)[0] + e[len(e.split(" ", 1)[0]):]
                                  for e in exts)
-    for key in ("max_recipients", "size_limit"):
+    if "max_recipients" in data:
+        kw["max_recipients"] = _positive(ctx, base + ("max_recipients",), data["max_recipients"])
+    if "size_limit" in data:  # 0: SIZE without a number, no limit (RFC 1870 §4)
+        v = _want(ctx, base + ("size_limit",), data["size_limit"], int, "an integer")
+        if v < 0:
+            raise ctx.fail(base + ("size_limit",), f"must be 0 (no limit) or more, got {v}")
+        kw["size_limit"] = v
+    for key in ("case_sensitive_mailboxes", "clear_8th_bit"):
         if key in data:
-            kw[key] = _positive(ctx, base + (key,), data[key])
+            kw[key] = _want(ctx, base + (key,), data[key], bool, "true or false")
+    if "clock" in data:
+        v = _want(ctx, base + ("clock",), data["clock"], str, "a date and time")
+        try:
+            instant = datetime.fromisoformat(v)
+        except ValueError:
+            instant = None
+        if instant is None or instant.tzinfo is None:
+            raise ctx.fail(base + ("clock",), f"{v!r} is not an ISO 8601 time with a UTC "
+                           "offset, like 1999-11-01T00:07:25+09:00")
+        kw["clock"] = v
+    if "time_zone" in data:
+        v = _want(ctx, base + ("time_zone",), data["time_zone"], str, "a UTC offset")
+        try:
+            parse_zone(v)
+        except ValueError as exc:
+            raise ctx.fail(base + ("time_zone",), str(exc)) from None
+        kw["time_zone"] = v
+    if "time_zone_name" in data:
+        v = _want(ctx, base + ("time_zone_name",), data["time_zone_name"], str, "a zone name")
+        if not _ZONE_NAME_RE.match(v):
+            raise ctx.fail(base + ("time_zone_name",), f"{v!r} is not a zone name like JST")
+        kw["time_zone_name"] = v
+    if "software_version" in data:
+        v = _want(ctx, base + ("software_version",), data["software_version"], str, "a string")
+        if not v or not v.isascii() or not all(c.isprintable() and c != " " for c in v):
+            raise ctx.fail(base + ("software_version",), "must be one word of ASCII text")
+        kw["software_version"] = v
+    if "peer_address" in data:
+        v = _want(ctx, base + ("peer_address",), data["peer_address"], str, "an IPv4 address")
+        if not _IPV4_RE.match(v) or any(int(x) > 255 for x in v.split(".")):
+            raise ctx.fail(base + ("peer_address",), f"{v!r} is not an IPv4 address")
+        kw["peer_address"] = v
+    if "process_id" in data:
+        v = _positive(ctx, base + ("process_id",), data["process_id"])
+        if v > 99999:
+            raise ctx.fail(base + ("process_id",), f"must be at most 99999, got {v}")
+        kw["process_id"] = v
     for key in ("domains", "logged_in", "relay_domains"):
         if key in data:
             kw[key] = _str_list(ctx, base + (key,), data[key])

@@ -72,7 +72,7 @@ def test_several_words_are_joined_with_one_space() -> None:
 @pytest.mark.parametrize(("rfc", "line", "status"), [
     ("821", "HELO USC-ISIF.ARPA", 0),
     ("821", "EHLO USC-ISIF.ARPA", 1),
-    ("821", "MAIL FROM:<>", 1),
+    ("821", "MAIL FROM:<>", 0),   # valid with a note (RFC 821 §3.6, RFC 1123 §5.2.9)
     ("821", "NOOP hello", 1),
     ("5321", "NOOP hello", 0),
     ("5321", "EHLO [IPv6:2001:db8::1]", 0),
@@ -247,3 +247,17 @@ def test_capabilities_option_is_parsed_like_an_ehlo_reply() -> None:
     assert caps.auth_mechanisms == ("PLAIN", "LOGIN", "XOAUTH2")   # old AUTH= form too
     assert "AUTH" in capabilities_from_option("AUTH=LOGIN")
     assert capabilities_from_option("").keywords == frozenset()
+
+
+def test_strict_makes_leniencies_errors() -> None:
+    assert smtptui("MAIL FROM: <alice@example.org>").returncode == 0
+    result = smtptui("--strict", "MAIL FROM: <alice@example.org>")
+    assert result.returncode == 1
+    assert "error: space after 'FROM:'" in result.stdout
+
+
+def test_the_rfc821_null_path_is_a_note() -> None:
+    result = smtptui("--rfc", "821", "MAIL FROM:<>")
+    assert result.returncode == 0
+    assert "note: the null reverse-path <>" in result.stdout
+    assert "[RFC 821 §3.6; RFC 1123 §5.2.9]" in result.stdout

@@ -187,3 +187,24 @@ def test_terminal_escapes_in_a_reply_are_shown_not_obeyed() -> None:
     out = p.stdout.decode()
     assert out.splitlines()[0] == "250-a\\x1b]0;owned\\x07"
     assert "\x1b" not in out and "\x07" not in out
+
+
+def test_fidelity_of_the_rfc_texts_and_citations() -> None:
+    from smtptui.core.codes import explain
+
+    assert explain("252").rfc.startswith("RFC 1123 §5.2.3")
+    for code in (251, 551, 502):
+        e = explain(str(code))
+        assert e.rfc.startswith("RFC 821") and "Section" not in e.rfc_text_821
+    [w] = [d for d in explain("354 2.0.0 go").diagnostics if "3xx" in d.message]
+    assert w.rule == "RFC 2034 §4" and (w.start, w.end) == (4, 9)
+    assert not [d for d in explain("354 go ahead").diagnostics if "3xx" in d.message]
+
+
+def test_explain_251_shows_rfc_821_words_first_and_labels_rfc_5321s() -> None:
+    out = subprocess.run([sys.executable, "-m", "smtptui", "explain", "251"],
+                         capture_output=True, text=True, check=False).stdout
+    first, *rest = out.splitlines()
+    assert first == "251 User not local; will forward to <forward-path>"
+    assert any(line.split()[:2] == ["RFC", "5321"] and "(See Section 3.4)" in line
+               for line in rest)

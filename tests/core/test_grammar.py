@@ -401,7 +401,6 @@ ERRORS_821 = [
     ("HELO [IPv6:::1]", 6, 11, "[dotnum] IPv4 only"),
     ("HELO " + "abc." * 16 + "abc", 5, 72, "limit is 64"),     # RFC 821 §4.5.3: 64 chars
     # <path>
-    ("MAIL FROM:<>", 10, 12, "no null reverse-path"),
     ("RCPT TO:<>", 8, 10, "cannot be empty"),
     ("MAIL FROM:<Smith@USC-ISIF.ARPA> SIZE=100", 32, 40, "nothing after the path"),
     ("MAIL FROM: <Smith@USC-ISIF.ARPA>", 10, 11, "no space is allowed after 'FROM:'"),
@@ -425,7 +424,7 @@ ERRORS_821 = [
     ("RSET all", 5, 8, "RSET takes no argument"),
     ("QUIT now", 5, 8, "QUIT takes no argument"),
     ("TURN x", 5, 6, "TURN takes no argument"),
-    ("SEND FROM:<>", 10, 12, "no null reverse-path"),
+    ("SEND FROM:<EAK@MIT-MC.ARPA> x", 28, 29, "nothing after the path"),
     ("SOML TO:<EAK@MIT-MC.ARPA>", 5, 8, "SOML takes FROM:, not TO:"),
     ("SAML FROM:<EAK>", 14, 15, "needs '@' and a domain"),
     ("VRFY", 4, 4, "VRFY needs an argument"),

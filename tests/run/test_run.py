@@ -35,11 +35,13 @@ def test_rfc821_scenario1_codes_match_against_aiosmtpd(smtpd, capsys):
     assert code == 0, out + err
     assert err == ""
     assert "MISS" not in out
-    assert "ok   S: 550 No such user here" in out
+    assert "ok   R: 550 No such user here" in out
     assert out.rstrip().endswith("rfc821-scenario1.smtp: 9 of 9 expectations met")
-    # The exchange is shown in C:/S: notation with the server's actual text.
-    assert "     C: RCPT TO:<Green@BBN-UNIX.ARPA>" in out
-    assert "     C: Blah blah blah..." in out
+    # The exchange is shown in the script's own RFC 821 notation (S: sender, R:
+    # receiver) with the server's actual text.
+    assert "     S: RCPT TO:<Green@BBN-UNIX.ARPA>" in out
+    assert "     S: Blah blah blah..." in out
+    assert "C: " not in out
     (msg,) = smtpd.handler.messages
     assert msg.mail_from == "Smith@USC-ISIF.ARPA"
     assert msg.rcpt_tos == ["Jones@BBN-UNIX.ARPA", "Brown@BBN-UNIX.ARPA"]
@@ -173,7 +175,7 @@ def test_server_that_disconnects_mid_script(raw_server, capsys):
                              "--timeout", "5")
     assert code == 1
     assert err.splitlines() == [f"{server.target}: MAIL: server closed the connection"]
-    assert "MISS S: (no reply)" in out
+    assert "MISS R: (no reply)" in out  # the script is in RFC 821 notation
     assert out.rstrip().endswith("2 of 9 expectations met; 1 missed (line 11); 6 not run")
 
 
@@ -528,3 +530,14 @@ def test_run_imports_no_ui_toolkit_and_no_dnspython_for_an_address(smtpd):
                           timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == {"rc": 0, "heavy": []}
+
+
+def test_a_multi_line_reply_met_by_its_code_notes_the_lines_that_differ(smtpd, tmp_path,
+                                                                        capsys):
+    script = tmp_path / "ehlo.smtp"
+    script.write_text("S: 220 x\nC: EHLO client.test\nS: 250-x\nS: 250-VRFY-NOT-HERE\n"
+                      "S: 250 HELP\nC: QUIT\nS: 221 bye\n")
+    code, out, err = run_cli(capsys, str(script), smtpd.target)
+    assert code == 0, out + err
+    assert "the reply's lines differ from the script's (only the code is compared)" in out
+    assert "not received: VRFY-NOT-HERE" in out

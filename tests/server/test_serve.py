@@ -46,7 +46,7 @@ def test_first_line_events_and_a_clean_stop(tmp_path, sig):
     proc = serve(tmp_path, "--listen", "127.0.0.1:0", "--maildir", str(tmp_path / "m"),
                  "--persona", "rfc821")
     port = port_of(proc)
-    replies = chat(port, "HELO me.test", "MAIL FROM:<a@me.test>",
+    replies = chat(port, "HELO mine.test", "MAIL FROM:<a@mine.test>",
                    "RCPT TO:<alice@smtptui.test>", "QUIT")
     assert replies[0] == "220 smtptui.test Simple Mail Transfer Service Ready"
     assert [r[:3] for r in replies[1:]] == ["250", "250", "250", "221"]
@@ -54,7 +54,7 @@ def test_first_line_events_and_a_clean_stop(tmp_path, sig):
     out, err = proc.communicate(timeout=10)
     assert proc.returncode == 0
     assert "Traceback" not in err and err == ""
-    assert "connect from 127.0.0.1" in out and "HELO me.test" in out
+    assert "connect from 127.0.0.1" in out and "HELO mine.test" in out
     assert "RCPT TO:<alice@smtptui.test> -> 250" in out and "disconnected" in out
 
 

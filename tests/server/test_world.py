@@ -51,7 +51,9 @@ def test_a_full_world_loads(tmp_path):
     assert (h.hostname, h.persona, h.max_recipients, h.size_limit) == (
         "USC-ISIF.ARPA", "rfc821", 3, 5000)
     assert w.max_sessions == 7
-    assert h.mailbox("smith") == "Smith" and h.mailbox("Jones", "usc-isif.arpa")
+    # rfc821: mailbox names are case sensitive (RFC 821 §4.1.2); domains never are
+    assert h.mailbox("Smith") == "Smith" and h.mailbox("smith") is None
+    assert h.mailbox("Jones", "usc-isif.arpa")
     assert h.forward("fred").to == "Jones@USC-ISI.ARPA"
     assert h.forward("mo").to == "mo@LBL-UNIX.ARPA" and h.forward("mo").mode == "please-try"
     assert h.queue[0].recipients == ("mo@LBL-UNIX.ARPA",)
