@@ -97,7 +97,11 @@ def toml_error_position(exc: tomllib.TOMLDecodeError) -> tuple[int, int, str]:
 
 
 def _common(a: tuple, b: tuple) -> int:
-    """Length of the common prefix, or -1 if ``a`` is not a prefix of ``b``."""
-    if len(a) > len(b) or tuple(b[: len(a)]) != tuple(a):
+    """How much of ``b`` (the wanted path) the written key ``a`` locates: ``len(a)`` when
+    ``a`` is a prefix of ``b``; ``len(b)`` when ``b`` is a table written through dotted
+    keys inside it (``say.en = ...`` locates ``say``); else -1."""
+    if len(a) > len(b):
+        return len(b) if tuple(a[: len(b)]) == tuple(b) else -1
+    if tuple(b[: len(a)]) != tuple(a):
         return -1
     return len(a)
