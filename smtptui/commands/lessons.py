@@ -181,21 +181,14 @@ def _usage(message: str) -> int:
 
 def _connector(args: argparse.Namespace, lesson: Lesson) -> Connector:
     """The one place lessons choose where to connect: a TARGET, or the embedded server
-    playing the lesson's world. (The connectors move to ``smtptui.session.connect``.)"""
-    from smtptui.commands.run import _target_connector
-    from smtptui.commands.serve import EmbeddedConnector
+    playing the lesson's world (``smtptui.session.connect``, as ``smtptui run`` does)."""
+    from smtptui.commands.run import _connector as connector_for
     from smtptui.server.world import default_world
 
-    if args.target is not None:
-        return _target_connector(args)
-    world = default_world() if lesson.world is None else check_world(lesson.world)
-    timeouts = None
-    if args.timeout is not None:
-        from smtptui.net.client import Timeouts
-
-        t = args.timeout
-        timeouts = Timeouts(connect=t, greeting=t, reply=t, data=t)
-    return EmbeddedConnector(world, timeouts=timeouts)  # type: ignore[return-value]
+    world = None
+    if args.target is None:
+        world = default_world() if lesson.world is None else check_world(lesson.world)
+    return connector_for(args, args.target, world)
 
 
 def _relined(result, lesson: Lesson):  # type: ignore[no-untyped-def]
