@@ -21,8 +21,11 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "check": ("smtptui.commands.check", "check SMTP command lines against RFC 821/5321 grammar"),
     "explain": ("smtptui.commands.explain", "explain a reply code or reply line"),
     "probe": ("smtptui.commands.probe", "report the EHLO capabilities, TLS and banner of servers"),
-    "run": ("smtptui.commands.run", "play a C:/S: transcript script against a server"),
+    "run": ("smtptui.commands.run", "play a C:/S: transcript script or a lesson against a server"),
     "serve": ("smtptui.commands.serve", "run the embedded teaching SMTP server"),
+    "lessons": ("smtptui.commands.lessons",
+                "list the guided lessons; --check validates lesson files"),
+    "lesson": ("smtptui.commands.lesson", "open a guided lesson in the app"),
 }
 
 

@@ -55,6 +55,8 @@ print(json.dumps({{"code": code, "heavy": heavy, "dns": "dns" in sys.modules}}))
         ["explain", "354"],
         ["check", "--json", "-"],
         ["explain", "-"],
+        ["lessons"],
+        ["lessons", "--json", "--check"],
     ],
     ids=lambda a: " ".join(a),
 )

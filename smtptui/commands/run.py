@@ -43,7 +43,9 @@ PREVIEW_LINES = 20
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", metavar="FILE", help="the .smtp script ('-' reads stdin)")
+    parser.add_argument("file", metavar="FILE",
+                        help="the .smtp script ('-' reads stdin), a lesson file (.toml) or a "
+                             "catalogue lesson id or number")
     parser.add_argument("target", metavar="TARGET", nargs="?",
                         help="host, host:port, [v6]:port, smtp://host[:port], "
                              "smtps://host[:port], @domain[:port]")
@@ -82,6 +84,12 @@ def load_script(path: str) -> Script:
 def run(args: argparse.Namespace) -> int:
     from smtptui.core.script import ScriptError
 
+    if args.file != "-":
+        from smtptui.commands.lessons import play, resolve
+
+        lesson = resolve(args.file)
+        if lesson is not None:  # a lesson file or a catalogue id: play it headless
+            return play(args, lesson)
     if args.target is not None and args.world is not None:
         return _usage("--world configures the embedded teaching server; it cannot be used "
                       "with a TARGET")

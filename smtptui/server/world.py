@@ -3,7 +3,8 @@
 A world is plain data read from TOML (``tomllib``): nothing in it is evaluated, formatted
 or executed. Errors name the file, the line and the key, because a learner editing a
 lesson file needs to know exactly what to fix. ``tomllib`` reports no line numbers for
-values, so :func:`locate_key` finds the key's line by scanning the text.
+values, so :func:`~smtptui.core.tomlkeys.locate_key` finds the key's line by scanning
+the text.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
+
+from smtptui.core.tomlkeys import locate_key
 
 PERSONA_NAMES = ("modern", "rfc821", "rfc821-minimal", "sendmail-8.9", "rfc5321")
 FORWARD_MODES = ("will-forward", "please-try")
@@ -210,76 +213,6 @@ def default_world() -> World:
     )
     other = Host(hostname="other.test", mailboxes=MappingProxyType({"carol": "Carol Ann"}))
     return World(host, MappingProxyType({"other.test": other}))
-
-
-# --------------------------------------------------------------------------- locating keys
-
-_BARE = r"[A-Za-z0-9_-]+"
-_KEYPART = rf'(?:{_BARE}|"(?:[^"\\]|\\.)*"|\'[^\']*\')'
-_DOTTED = rf"{_KEYPART}(?:\s*\.\s*{_KEYPART})*"
-_HEADER_RE = re.compile(rf"^\s*(\[\[|\[)\s*({_DOTTED})\s*\]\]?")
-_KEYLINE_RE = re.compile(rf"^\s*({_DOTTED})\s*=")
-_INLINE_KEY_RE = re.compile(rf"[{{,]\s*({_DOTTED})\s*=")
-
-
-def _split_dotted(text: str) -> tuple[str, ...]:
-    parts = re.findall(_KEYPART, text)
-    out = []
-    for p in parts:
-        if p[:1] == '"':
-            try:  # a basic string may hold escapes (\u001b); let TOML decode them
-                p = tomllib.loads(f"k = {p}")["k"]
-            except tomllib.TOMLDecodeError:
-                p = p[1:-1]
-        elif p[:1] == "'":
-            p = p[1:-1]
-        out.append(p)
-    return tuple(out)
-
-
-def locate_key(text: str, path: tuple[str | int, ...]) -> int:
-    """The 1-based line where ``path`` (table keys and array indexes) is written.
-
-    Falls back to the closest enclosing key or table header, then to line 1.
-    """
-    best_line, best_len = 1, -1
-    table: tuple[str | int, ...] = ()
-    counters: dict[tuple, int] = {}
-    target = tuple(path)
-    for lineno, line in enumerate(text.splitlines(), 1):
-        stripped = line.split("#", 1)[0] if '"' not in line and "'" not in line else line
-        m = _HEADER_RE.match(stripped)
-        if m:
-            keys = _split_dotted(m.group(2))
-            if m.group(1) == "[[":
-                idx = counters.get(keys, -1) + 1
-                counters[keys] = idx
-                table = keys + (idx,)
-            else:
-                table = keys
-            full = table
-        else:
-            m = _KEYLINE_RE.match(stripped)
-            if not m:
-                continue
-            full = table + _split_dotted(m.group(1))
-            # keys of inline tables on the same line
-            for im in _INLINE_KEY_RE.finditer(stripped[m.end():]):
-                inner = full + _split_dotted(im.group(1))
-                n = _common(inner, target)
-                if n > best_len:
-                    best_line, best_len = lineno, n
-        n = _common(full, target)
-        if n > best_len:
-            best_line, best_len = lineno, n
-    return best_line
-
-
-def _common(a: tuple, b: tuple) -> int:
-    """Length of the common prefix, or -1 if ``a`` is not a prefix of ``b``."""
-    if len(a) > len(b) or tuple(b[: len(a)]) != tuple(a):
-        return -1
-    return len(a)
 
 
 # --------------------------------------------------------------------------- validation
