@@ -14,11 +14,12 @@ import json
 import sys
 import unicodedata
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from smtptui.commands._style import use_colour
 from smtptui.core.diagnostics import Diagnostic
 from smtptui.core.grammar import Dialect, check
+from smtptui.core.limits import InputTooLong
 
 if TYPE_CHECKING:  # the EHLO model is imported only when --ehlo-capabilities is given
     from smtptui.core.ehlo import Capabilities
@@ -91,6 +92,19 @@ def run(args: argparse.Namespace) -> int:
     from_stdin = args.line == ["-"]
     lines: Iterable[str] = _stdin_lines() if from_stdin else [" ".join(args.line)]
     failed = False
+    try:
+        failed = _check_lines(lines, dialect, caps, args, out, colour, from_stdin)
+    except InputTooLong as exc:
+        out.flush()
+        print(f"smtptui check: {exc}", file=sys.stderr)
+        return 2
+    out.flush()
+    return 1 if failed else 0
+
+
+def _check_lines(lines: Iterable[str], dialect: Dialect, caps: Capabilities | None,
+                 args: argparse.Namespace, out: TextIO, colour: bool, from_stdin: bool) -> bool:
+    failed = False
     for number, line in enumerate(lines, 1):
         diagnostics = check(line, dialect, caps, strict=args.strict)
         line = _strip_eol(line)
@@ -106,8 +120,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             out.write(render(line, diagnostics, colour=colour,
                              number=number if from_stdin else None))
-    out.flush()
-    return 1 if failed else 0
+    return failed
 
 
 def _stdin_lines() -> Iterator[str]:
@@ -116,7 +129,9 @@ def _stdin_lines() -> Iterator[str]:
     Bytes that are not UTF-8 become lone surrogates (``surrogateescape``, as Python
     decodes argv), so the checker can point at the exact octet and call it an error.
     """
-    for raw in sys.stdin.buffer:
+    from smtptui.core.limits import limited_lines
+
+    for raw in limited_lines(sys.stdin.buffer):
         yield raw.decode("utf-8", "surrogateescape")
 
 

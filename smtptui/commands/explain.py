@@ -67,7 +67,13 @@ def _input_text(words: list[str]) -> str:
     if words == ["-"]:
         # Server bytes as they came: octets that are not UTF-8 survive the round trip
         # (surrogateescape) so the reply parser can diagnose them.
-        return sys.stdin.buffer.read().decode("utf-8", "surrogateescape")
+        from smtptui.core.limits import MAX_FILE_OCTETS, InputTooLong
+
+        data = sys.stdin.buffer.read(MAX_FILE_OCTETS + 1)
+        if len(data) > MAX_FILE_OCTETS:
+            raise InputTooLong(f"<stdin>: more than {MAX_FILE_OCTETS} octets of replies "
+                               "(stopped reading)")
+        return data.decode("utf-8", "surrogateescape")
     text = " ".join(words)
     if "\n" not in text and "\\n" in text:
         text = text.replace("\\r\\n", "\n").replace("\\n", "\n")
@@ -79,7 +85,11 @@ def run(args: argparse.Namespace) -> int:
     if hasattr(out, "reconfigure"):
         out.reconfigure(errors="backslashreplace")
     paint = _Painter(use_colour(out))
-    text = _input_text(args.reply).strip("\r\n")
+    try:
+        text = _input_text(args.reply).strip("\r\n")
+    except ValueError as exc:  # InputTooLong
+        print(f"explain: {exc}", file=sys.stderr)
+        return 2
     stripped = text.strip()
     if not stripped:
         print("explain: no reply code or reply line given", file=sys.stderr)

@@ -65,16 +65,16 @@ def _usage(message: str) -> int:
 
 def load_script(path: str) -> Script:
     """The parsed script, its includes checked; ScriptError for any problem."""
-    from smtptui.core.script import ScriptError, check_includes, load, parse
+    from smtptui.core.script import (
+        MAX_SCRIPT_OCTETS,
+        check_includes,
+        load,
+        parse_bytes,
+    )
 
     if path == "-":
-        data = sys.stdin.buffer.read()
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line = data[: exc.start].count(b"\n") + 1
-            raise ScriptError("<stdin>", line, "the script is not valid UTF-8") from None
-        script = parse(text, "<stdin>", os.getcwd())
+        script = parse_bytes(sys.stdin.buffer.read(MAX_SCRIPT_OCTETS + 1), "<stdin>",
+                             os.getcwd())
     else:
         script = load(path)
     check_includes(script)
@@ -84,6 +84,9 @@ def load_script(path: str) -> Script:
 def run(args: argparse.Namespace) -> int:
     from smtptui.core.script import ScriptError
 
+    if args.target is not None and not args.target.strip():
+        # An unset variable ($HOST) must not silently mean "the embedded server".
+        return _usage("TARGET is empty (omit it to use the embedded teaching server)")
     if args.file != "-":
         from smtptui.commands.lessons import play, resolve
 

@@ -406,7 +406,8 @@ class ReplyParser:
         """One line without its LF. ``dropped``: content octets already discarded."""
         if self._skipping:
             self._skipped_lines += 1
-            self._skipped_octets += len(line) + 1 + dropped
+            # ``line`` holds its CR unless the line end was passed separately (``eol``).
+            self._skipped_octets += len(line) + dropped + (1 if eol is None else len(eol))
             if line[3:4] != b"-":
                 # The final line of the cut reply: now it is complete.
                 self._skipping = False

@@ -438,6 +438,12 @@ class _Parser:
             lines.pop()
         for number, raw in enumerate(lines, start=1):
             line = raw.removesuffix("\r")
+            cr = line.find("\r")
+            if cr >= 0 and not line.lstrip().startswith("#"):
+                # It would go on the wire as a line end inside the line (a second command
+                # smuggled in); RFC 5321 §2.3.8 forbids a bare CR.
+                raise self.fail(number, f"a bare CR at column {cr + 1}: a line cannot contain "
+                                        "CR (RFC 5321 §2.3.8); split it into two lines")
             self.feed(number, line)
         self.finish(len(lines))
         return Script(self.filename, self.notation, tuple(self.steps), self.base_dir)
@@ -833,6 +839,11 @@ def _detect_notation(lines: Iterable[str]) -> Notation:
     return Notation.RFC5321
 
 
+MAX_SCRIPT_OCTETS = 16 * 1024 * 1024
+"""A script is read whole, so it is bounded (``run /dev/zero`` must not eat the memory);
+large message data belongs in an ``#!include`` file, which is streamed."""
+
+
 def parse(text: str, filename: str = "<script>", base_dir: str | None = None) -> Script:
     """Parse a script. ``base_dir`` resolves relative ``#!include`` paths.
 
@@ -847,15 +858,25 @@ def load(path: str) -> Script:
     stdin). Every problem, including an unreadable file, is a :class:`ScriptError`."""
     try:
         with open(path, "rb") as f:
-            data = f.read()
+            data = f.read(MAX_SCRIPT_OCTETS + 1)
     except OSError as exc:
         raise ScriptError(path, None, f"cannot read the script: {exc.strerror or exc}") from None
+    return parse_bytes(data, path, os.path.dirname(os.path.abspath(path)))
+
+
+def parse_bytes(data: bytes, filename: str, base_dir: str | None = None) -> Script:
+    """Parse a script read as at most ``MAX_SCRIPT_OCTETS + 1`` octets (from a file or
+    standard input): too long, or not UTF-8, is a :class:`ScriptError`."""
+    if len(data) > MAX_SCRIPT_OCTETS:
+        raise ScriptError(filename, None, f"the script is longer than {MAX_SCRIPT_OCTETS} "
+                                          "octets; put message data in a file and use "
+                                          "#!include FILE")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise ScriptError(path, line, "the script is not valid UTF-8") from None
-    return parse(text, path, os.path.dirname(os.path.abspath(path)))
+        raise ScriptError(filename, line, "the script is not valid UTF-8") from None
+    return parse(text, filename, base_dir)
 
 
 def check_includes(script: Script) -> None:

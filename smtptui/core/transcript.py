@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import json
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -21,7 +21,8 @@ from smtptui.core.diagnostics import Diagnostic
 if TYPE_CHECKING:
     from smtptui.core.replies import Reply
 
-__all__ = ["Direction", "Entry", "Notation", "Transcript", "entry_lines", "escape_bytes", "mask"]
+__all__ = ["Direction", "Entry", "Notation", "Transcript", "entry_lines", "escape_bytes",
+           "hide_tokens", "mask", "secret_tokens"]
 
 Notation = Literal["rfc5321", "rfc821"]
 
@@ -100,25 +101,49 @@ def escape_bytes(raw: bytes) -> str:
     return raw.decode("latin-1").translate(_BYTE_ESCAPES)
 
 
-def entry_lines(entry: Entry, notation: Notation = "rfc5321") -> list[str]:
+def secret_tokens(entry: Entry) -> tuple[str, ...]:
+    """What of a secret entry identifies the secret (the SASL response, the initial
+    response; not "AUTH" or the mechanism): hidden wherever it appears again, since
+    servers echo what they did not understand, in any later reply."""
+    if not entry.secret:
+        return ()
+    words = entry.text.split()
+    if words and words[0].upper() == "AUTH":
+        words = words[2:]
+    return tuple(w for w in words if len(w) >= 4)
+
+
+def hide_tokens(text: str, tokens: Iterable[str]) -> str:
+    """``text`` with every occurrence of each token (any case) replaced by <secret>."""
+    for token in tokens:
+        if token.lower() in text.lower():
+            text = re.sub(re.escape(token), "<secret>", text, flags=re.IGNORECASE)
+    return text
+
+
+def entry_lines(entry: Entry, notation: Notation = "rfc5321",
+                tokens: Iterable[str] = ()) -> list[str]:
     """One entry as prefixed transcript lines (``C: ...``, ``S: ...``, ``* ...``), secrets
-    masked and control characters escaped: what ``to_text`` writes for it. Autosave
-    appends these as each entry happens."""
+    masked (``tokens``: secrets sent earlier, hidden if this entry repeats them) and
+    control characters escaped: what ``to_text`` writes for it. Autosave appends these
+    as each entry happens."""
     prefixes = _PREFIXES.get(notation)
     if prefixes is None:
         raise ValueError(f"unknown transcript notation {notation!r} "
                          "(expected 'rfc5321' or 'rfc821')")
     prefix = prefixes[entry.direction]
-    return [prefix + line for line in _display_lines(entry)]
+    return [prefix + line for line in _display_lines(entry, tokens)]
 
 
-def _display_lines(entry: Entry) -> list[str]:
+def _display_lines(entry: Entry, tokens: Iterable[str] = ()) -> list[str]:
     if entry.secret:
         return [mask(entry)]
     text = entry.text
     if (entry.reply is not None or not text) and entry.raw:
         # A reply is shown exactly as received, codes and all (one S: line per line).
         text = entry.raw.decode("utf-8", "replace").removesuffix("\n").removesuffix("\r")
+    if tokens:
+        text = hide_tokens(text, tokens)
     return [line.removesuffix("\r").translate(_CONTROL) for line in text.split("\n")]
 
 
@@ -129,16 +154,26 @@ class Transcript(Sequence[Entry]):
     front end last looked), ``len(transcript)``, iteration.
     """
 
-    __slots__ = ("_entries", "_listeners")
+    __slots__ = ("_entries", "_listeners", "_tokens")
 
     def __init__(self, entries: Sequence[Entry] = ()) -> None:
-        self._entries: list[Entry] = list(entries)
+        self._entries: list[Entry] = []
         self._listeners: list[Callable[[Entry], None]] = []
+        self._tokens: tuple[str, ...] = ()
+        for entry in entries:
+            self.append(entry)
 
     def append(self, entry: Entry) -> None:
         self._entries.append(entry)
+        if entry.secret:
+            self._tokens += tuple(t for t in secret_tokens(entry) if t not in self._tokens)
         for listener in self._listeners:
             listener(entry)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The secret tokens sent so far (see :func:`secret_tokens`), to hide elsewhere."""
+        return self._tokens
 
     def extend(self, entries: Sequence[Entry]) -> None:
         for entry in entries:
@@ -194,7 +229,7 @@ class Transcript(Sequence[Entry]):
             prefix = prefixes[entry.direction]
             if timestamps:
                 prefix = f"[{entry.timestamp - start:9.3f}] {prefix}"
-            out.extend(prefix + line for line in _display_lines(entry))
+            out.extend(prefix + line for line in _display_lines(entry, self._tokens))
         return "\n".join(out) + ("\n" if out else "")
 
     def to_records(self) -> list[dict[str, Any]]:
@@ -205,8 +240,8 @@ class Transcript(Sequence[Entry]):
             if entry.secret:
                 text = raw = mask(entry)
             else:
-                text = entry.text
-                raw = escape_bytes(entry.raw)
+                text = hide_tokens(entry.text, self._tokens)
+                raw = hide_tokens(escape_bytes(entry.raw), self._tokens)
             records.append({
                 "direction": entry.direction.value,
                 "t": round(entry.timestamp - start, 6),

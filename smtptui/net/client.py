@@ -472,7 +472,7 @@ class SMTPClient:
     # -- raw lines (after TURN the roles swap: the remote sends commands, we reply) ---------
 
     async def read_line(self, step: str, timeout: float | None = None, *,
-                        max_length: int = READ_SIZE) -> str:
+                        max_length: int = READ_SIZE, record: bool = True) -> str:
         """The next line from the remote (without its CRLF), read raw -- not as a reply --
         within ``timeout`` (default: the reply deadline) for the whole line, so a remote
         that drips one byte a second still times out. A line longer than ``max_length``
@@ -524,7 +524,8 @@ class SMTPClient:
         if over:
             self._line_too_long(step, max_length)
         text = raw.decode("utf-8", "replace").removesuffix("\n").removesuffix("\r")
-        self.transcript.append(Entry(Direction.SERVER, time.monotonic(), raw, text))
+        if record:  # a caller reading a flood of message data keeps only its start
+            self.transcript.append(Entry(Direction.SERVER, time.monotonic(), raw, text))
         return text
 
     def _line_too_long(self, step: str, max_length: int) -> None:

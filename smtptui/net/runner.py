@@ -17,9 +17,10 @@ so a message of any size costs a few chunks of memory.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
-import re
 import ssl
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -38,9 +39,16 @@ from smtptui.core.script import (
     Step,
 )
 from smtptui.core.state import State
-from smtptui.core.transcript import Direction, Entry, Transcript, mask
+from smtptui.core.transcript import (
+    Direction,
+    Entry,
+    Transcript,
+    hide_tokens,
+    mask,
+    secret_tokens,
+)
 from smtptui.net.client import SMTPClient, Timeouts
-from smtptui.net.errors import ProtocolViolation, ServerClosed, SMTPClientError
+from smtptui.net.errors import ProtocolViolation, ServerClosed, SMTPClientError, StepTimeout
 from smtptui.net.targets import format_host_port
 
 __all__ = [
@@ -61,6 +69,8 @@ QUIT_GRACE = 1.0
 """After TURN, seconds we wait for the remote to hang up after our 221 before closing."""
 KEEP_REMOTE_DATA_LINES = 1000
 """After TURN: data lines of the remote's message kept for comparison and display."""
+KEEP_REMOTE_DATA_OCTETS = 64 * 1024
+"""After TURN: octets of the remote's message kept in the transcript (the rest counted)."""
 
 StartTLS = Literal["auto", "yes", "no"]
 StepKind = Literal[
@@ -248,6 +258,8 @@ class _Run:
     auto_tls_done: bool = False
     secret_lines: set[int] = field(default_factory=set)
     """Script lines of secrets sent (AUTH initial responses, SASL responses): masked."""
+    secrets: list[str] = field(default_factory=list)
+    """Their texts: hidden wherever a later reply repeats them."""
     in_auth: bool = False
     """The last command was AUTH (or a SASL response) and a 3xx followed: the next
     line of ours is a SASL response, a secret (RFC 4954 §4)."""
@@ -359,6 +371,7 @@ class _Run:
                 secret = self.is_secret(step.text)
                 if secret:
                     self.secret_lines.add(step.line)
+                    self.secrets.append(step.text)
                 await client.send_line(step.text, secret=secret)
         elif isinstance(step, Expect):
             await self.expect(step)
@@ -412,9 +425,8 @@ class _Run:
         if kind == "starttls" and reply.code == 220 and client.tls is not None:
             note = _tls_note(client)
         got = _reply_lines(reply)
-        if step.answers in self.secret_lines:
-            secret = self.commands[step.answers].text
-            got = _without_secret(got, secret)  # servers echo what they did not understand
+        for secret in self.secrets:  # servers echo what they did not understand, any time
+            got = _without_secret(got, secret)
         self.emit(StepResult("command" if kind == "starttls" else kind, step.line, sent,
                              step.text, got, ok, reply, note=note))
         verb = sent.split(" ", 1)[0].upper() if sent else ""
@@ -506,14 +518,34 @@ class _Run:
         assert client is not None
         kept: list[str] = []
         count = 0
-        while True:
-            line = await client.read_line("remote message data", client.timeouts.data,
-                                          max_length=MAX_REMOTE_LINE)
-            if line == ".":
-                break
-            count += 1
-            if len(kept) < KEEP_REMOTE_DATA_LINES:
-                kept.append(line[1:] if line.startswith("..") else line)
+        octets = 0
+        deadline = client.timeouts.data
+        try:
+            # One deadline for the whole message, not per line: a remote that floods
+            # data lines still ends within it; only its first lines are kept.
+            async with asyncio.timeout(deadline):
+                while True:
+                    record = octets < KEEP_REMOTE_DATA_OCTETS
+                    line = await client.read_line("remote message data", deadline,
+                                                  max_length=MAX_REMOTE_LINE, record=record)
+                    if line == ".":
+                        if not record:
+                            client.transcript.append(Entry(Direction.SERVER,
+                                                           time.monotonic(), b".\r\n", "."))
+                        break
+                    count += 1
+                    octets += len(line) + 2
+                    if len(kept) < KEEP_REMOTE_DATA_LINES:
+                        kept.append(line[1:] if line.startswith("..") else line)
+        except TimeoutError:
+            reason = (f"timed out after {deadline:g} s: the remote's message did not end "
+                      f"({count} lines, {octets} octets received)")
+            raise StepTimeout("remote message data", reason) from None
+        if octets > KEEP_REMOTE_DATA_OCTETS:
+            client.transcript.append(Entry(
+                Direction.NOTE, time.monotonic(), b"",
+                f"remote message data: {count} lines, {octets} octets (only the first "
+                f"{KEEP_REMOTE_DATA_OCTETS} octets kept in the transcript)"))
         ok = step.matches(kept) and (count <= len(kept) or step.match == "code")
         self.commands[step.end_line] = Command(step.end_line, ".")
         note = None if count <= len(kept) else f"{count} lines received, first {len(kept)} kept"
@@ -528,15 +560,10 @@ def _masked(line: str) -> str:
 
 
 def _without_secret(text: str, line: str) -> str:
-    """``text`` with every word of the secret ``line`` that could identify it (the SASL
-    response, the initial response; not "AUTH" or the mechanism) hidden, in any case."""
-    words = line.split()
-    if words and words[0].upper() == "AUTH":
-        words = words[2:]
-    for word in words:
-        if len(word) >= 4:
-            text = re.sub(re.escape(word), "<secret>", text, flags=re.IGNORECASE)
-    return text
+    """``text`` with every word of the secret ``line`` that could identify it hidden
+    (the core transcript's rule: :func:`secret_tokens`)."""
+    return hide_tokens(text, secret_tokens(Entry(Direction.CLIENT, 0.0, b"", line,
+                                                 secret=True)))
 
 
 def _tls_note(client: SMTPClient) -> str:

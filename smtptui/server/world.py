@@ -446,9 +446,13 @@ def world_from_mapping(data: Mapping[str, Any], source: str = "<world>", text: s
 
 def load_world(path: str | Path) -> World:
     """Read a world file (a bare world, or a lesson with a ``[world]`` table)."""
+    from smtptui.core.limits import InputTooLong, read_limited
+
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        text = read_limited(p, what="world file").decode("utf-8")
+    except InputTooLong as exc:
+        raise WorldError(str(exc)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise WorldError(f"{p}: cannot read world file: {getattr(exc, 'strerror', None) or exc}")
     try:

@@ -19,7 +19,7 @@ from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from smtptui.core.transcript import Direction, Entry, entry_lines
+from smtptui.core.transcript import Direction, Entry, entry_lines, secret_tokens
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -86,13 +86,16 @@ class Autosave:
         self.path = path
         self._fd: int | None = private_file(path)
         self.error: str | None = None
+        self._tokens: list[str] = []
         started = time.strftime("%Y-%m-%d %H:%M:%S %z")
         self._write([f"# smtptui session with {_one_line(label)}, started {started}",
                      "# replay: smtptui run THIS_FILE TARGET"])
 
     def add(self, entry: Entry) -> None:
-        """Append one entry (a note becomes a ``#`` comment)."""
-        lines = entry_lines(entry)
+        """Append one entry (a note becomes a ``#`` comment); a secret sent earlier is
+        hidden if a later reply repeats it."""
+        self._tokens.extend(t for t in secret_tokens(entry) if t not in self._tokens)
+        lines = entry_lines(entry, tokens=self._tokens)
         if entry.direction is Direction.NOTE:
             lines = ["# " + line for line in lines]
         self._write(lines)

@@ -136,9 +136,10 @@ def load_lesson(path: str | Path, *, check_world: WorldCheck | None = None) -> L
     p = Path(path)
     name = str(path)
     try:
-        if p.stat().st_size > MAX_FILE_OCTETS:
+        with open(p, "rb") as f:  # a device such as /dev/zero has no size: read at most
+            data = f.read(MAX_FILE_OCTETS + 1)
+        if len(data) > MAX_FILE_OCTETS:
             raise LessonError(name, 1, 1, f"larger than {MAX_FILE_OCTETS} octets")
-        data = p.read_bytes()
     except OSError as exc:
         raise LessonError(name, 1, 1, f"cannot read the lesson: {exc.strerror or exc}") from None
     text = _decode(name, data)
@@ -276,7 +277,8 @@ def _world(r: _Reader, doc: Mapping[str, Any], head: Mapping[str, Any],
                      at=at)
     name = str(Path(filename).parent / rel) if filename else str(target)
     try:
-        data = target.read_bytes()
+        with open(target, "rb") as f:
+            data = f.read(MAX_FILE_OCTETS + 1)
     except OSError as exc:
         raise r.fail(("lesson", "world"), f"cannot read {ref!r}: {exc.strerror or exc}", at=at)
     if len(data) > MAX_FILE_OCTETS:

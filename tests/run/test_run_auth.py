@@ -122,3 +122,49 @@ async def test_lines_the_script_wrote_as_sasl_stay_secret_when_the_server_refuse
     assert '500 Error: command "<secret>" not recognized' in shown
     for s in (LOGIN_USER, LOGIN_PASSWORD):
         assert s.upper() not in shown.upper()
+
+
+def test_a_secret_echoed_in_a_later_reply_is_hidden_everywhere(raw_server, tmp_path, capsys):
+    """A server that repeats the AUTH payload in its 221 (say) must not make `run` print
+    the credentials: not in the text output, not in --json, not in the transcript."""
+
+    async def echo(reader, writer):
+        writer.write(b"220 echo.test\r\n")
+        last = b""
+        while line := await reader.readline():
+            verb = line.split()[0].upper() if line.split() else b""
+            if verb == b"AUTH":
+                last = line.split()[-1]
+                writer.write(b"235 ok\r\n")
+            elif verb == b"QUIT":
+                writer.write(b"221 bye, you said " + last + b"\r\n")
+                await writer.drain()
+                return
+            else:
+                writer.write(b"250 " + last.lower() + b" ok\r\n")
+            await writer.drain()
+
+    server = raw_server(echo)
+    script = tmp_path / "echo.smtp"
+    script.write_text(f"S: 220\nC: EHLO client.test\nS: 250\nC: AUTH PLAIN {PLAIN}\nS: 235\n"
+                      "C: NOOP\nS: 250\nC: QUIT\nS: 221\n")
+    for extra in ([], ["--json"]):
+        code = main(["run", str(script), server.target, "--timeout", "5", *extra])
+        out, err = capsys.readouterr()
+        assert code == 0, err
+        assert PLAIN not in out and PLAIN.lower() not in out and PLAIN not in err
+        assert "<secret>" in out
+
+
+async def test_transcript_hides_a_secret_repeated_later() -> None:
+    from smtptui.core.replies import Reply
+    from smtptui.core.transcript import Direction, Entry, Transcript
+
+    t = Transcript()
+    t.append(Entry(Direction.CLIENT, 0.0, f"AUTH PLAIN {PLAIN}\r\n".encode(),
+                   f"AUTH PLAIN {PLAIN}", secret=True))
+    echoed = f"535 bad credentials {PLAIN}\r\n".encode()
+    t.append(Entry(Direction.SERVER, 1.0, echoed, echoed.decode().strip(),
+                   reply=Reply.from_text(f"535 bad credentials {PLAIN}")))
+    assert PLAIN not in t.to_text() and "535 bad credentials <secret>" in t.to_text()
+    assert PLAIN not in t.to_json()
