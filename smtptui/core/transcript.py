@@ -21,7 +21,8 @@ from smtptui.core.diagnostics import Diagnostic
 if TYPE_CHECKING:
     from smtptui.core.replies import Reply
 
-__all__ = ["Direction", "Entry", "Notation", "Transcript", "entry_lines", "escape_bytes", "mask"]
+__all__ = ["Direction", "Entry", "Notation", "Transcript", "entry_lines", "entry_record",
+           "escape_bytes", "mask"]
 
 Notation = Literal["rfc5321", "rfc821"]
 
@@ -122,6 +123,26 @@ def _display_lines(entry: Entry) -> list[str]:
     return [line.removesuffix("\r").translate(_CONTROL) for line in text.split("\n")]
 
 
+def entry_record(entry: Entry, start: float = 0.0) -> dict[str, Any]:
+    """One entry as a JSON-ready dict (``t``: seconds since ``start``), secrets masked in
+    both text and raw: what ``to_records`` gives per entry, for streaming exports."""
+    if entry.secret:
+        text = raw = mask(entry)
+    else:
+        text = entry.text
+        raw = escape_bytes(entry.raw)
+    return {
+        "direction": entry.direction.value,
+        "t": round(entry.timestamp - start, 6),
+        "text": text,
+        "raw": raw,
+        "code": entry.code,
+        "diagnostics": [d.to_dict() for d in entry.diagnostics],
+        "secret": entry.secret,
+        "latency": None if entry.latency is None else round(entry.latency, 6),
+    }
+
+
 class Transcript(Sequence[Entry]):
     """An append-only list of entries with RFC-notation and JSON export.
 
@@ -200,24 +221,7 @@ class Transcript(Sequence[Entry]):
     def to_records(self) -> list[dict[str, Any]]:
         """One JSON-ready dict per entry; secrets masked in both text and raw."""
         start = self._start()
-        records: list[dict[str, Any]] = []
-        for entry in self._entries:
-            if entry.secret:
-                text = raw = mask(entry)
-            else:
-                text = entry.text
-                raw = escape_bytes(entry.raw)
-            records.append({
-                "direction": entry.direction.value,
-                "t": round(entry.timestamp - start, 6),
-                "text": text,
-                "raw": raw,
-                "code": entry.code,
-                "diagnostics": [d.to_dict() for d in entry.diagnostics],
-                "secret": entry.secret,
-                "latency": None if entry.latency is None else round(entry.latency, 6),
-            })
-        return records
+        return [entry_record(entry, start) for entry in self._entries]
 
     def to_json(self, *, indent: int | None = 2) -> str:
         """The transcript as a JSON array (see ``to_records`` for the fields)."""
