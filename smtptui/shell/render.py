@@ -93,8 +93,7 @@ def diagnostic_line(diagnostic: Diagnostic, *, where: str = "") -> str:
 def explain_lines(explanation: Explanation) -> list[str]:
     """What ``/explain CODE`` prints: the meaning, each digit, the RFC, the RFC's words."""
     e = explanation
-    lines = [f"{e.code}: {e.meaning}", f"  class: {e.class_meaning}",
-             f"  category: {e.category}"]
+    lines = [f"{e.code}: {e.meaning}"]
     lines += [f"  {digit}" for digit in e.digits]
     lines.append(f"  defined in: {e.rfc}")
     if e.rfc_text:
