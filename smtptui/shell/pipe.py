@@ -220,6 +220,8 @@ async def _drive(session: Session, lines: StdinLines, options: PipeOptions,
             if line is None:
                 break
             if not session.connected:
+                if output.failed:
+                    return None  # said already, in one line
                 if output.quit_answered:
                     output.error(f"line {lines.number}: not sent: the session ended with "
                                  "QUIT before it")
