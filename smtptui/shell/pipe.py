@@ -228,6 +228,10 @@ async def _drive(session: Session, lines: StdinLines, options: PipeOptions,
                 else:
                     output.error(f"line {lines.number}: not sent: the connection is closed")
                 return None
+            if session.state is State.TLS:
+                await session.settled()  # check the line against the state after the handshake
+                if not session.connected:
+                    return None
             in_data = session.snapshot().sending_data
             if not in_data and session.state is not State.TURNED:
                 found = session.check(line)
@@ -253,6 +257,8 @@ async def _drive(session: Session, lines: StdinLines, options: PipeOptions,
         await _drop(session)
         return str(exc)
     except SessionError as exc:
+        if not session.connected and output.failed:
+            return None  # the connection failed under the line: said already, in one line
         await _drop(session)
         return f"line {lines.number}: {exc}"
     if session.connected:

@@ -64,11 +64,18 @@ class Typist:
     def codes(self) -> list[int | None]:
         return [e.code for e in self.session.transcript if e.direction is Direction.SERVER]
 
+    def explained(self) -> int:
+        """Replies printed so far: each has its meaning line under it, or with /raw on is
+        one line of octets."""
+        return sum(1 for line in self.printed if (line[:5] == "   = " and line[5:8].isdigit())
+                   or (line.startswith("S: ") and line.endswith("\\r\\n")))
+
     async def type(self, text: str, *, replies: int | None = None) -> None:
         """Type ``text`` + Enter; with ``replies``, wait until that many replies arrived."""
         self.pipe.send_text(text + "\r")
         if replies is not None:
-            await _until(lambda: len(self.codes()) >= replies, f"reply {replies} to {text!r}")
+            await _until(lambda: len(self.codes()) >= replies
+                         and self.explained() >= replies, f"reply {replies} to {text!r}")
         else:
             await asyncio.sleep(0.05)
 
