@@ -102,6 +102,7 @@ class Repl:
         self._output = output
         self._write = write or self._print
         self._echo_skip: str | None = None
+        self._leaving = False
         self._unsubscribe: Callable[[], None] | None = None
         self._connecting: asyncio.Task[bool] | None = None
         self.validator = SessionValidator(self._check, self._commands_now)
@@ -145,8 +146,9 @@ class Repl:
             self.say(self.palette.paint("error", f"! {reason}"))
         elif isinstance(event, Closed):
             self.host = None
-            self.say(self.palette.paint("dim", "   = not connected: /connect TARGET, or "
-                                               "/quit"))
+            if not self._leaving:
+                    self.say(self.palette.paint("dim", "   = not connected: /connect TARGET, "
+                                                   "or /quit"))
         if isinstance(event, StateChanged):
             app = get_app_or_none()
             if app is not None:
@@ -209,6 +211,7 @@ class Repl:
                     except KeyboardInterrupt:
                         continue
                     except EOFError:
+                        self._leaving = True
                         await self._quit()
                         return 0
                     if line.startswith("/") and not self.session.snapshot().sending_data:
@@ -387,6 +390,7 @@ class Repl:
         self._attach(session)
 
     async def _cmd_quit(self, arg: str) -> bool:
+        self._leaving = True
         await self._quit()
         return False
 
