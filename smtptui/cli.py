@@ -26,6 +26,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "lessons": ("smtptui.commands.lessons",
                 "list the guided lessons; --check validates lesson files"),
     "lesson": ("smtptui.commands.lesson", "open a guided lesson in the app"),
+    "shell": ("smtptui.commands.shell", "talk SMTP line by line: a prompt, or a script on stdin"),
 }
 
 

@@ -21,8 +21,8 @@ from smtptui.core.diagnostics import Diagnostic
 if TYPE_CHECKING:
     from smtptui.core.replies import Reply
 
-__all__ = ["Direction", "Entry", "Notation", "Transcript", "entry_lines", "escape_bytes",
-           "hide_tokens", "mask", "secret_tokens"]
+__all__ = ["Direction", "Entry", "Notation", "Transcript", "entry_lines", "entry_record",
+           "escape_bytes", "hide_tokens", "mask", "secret_tokens"]
 
 Notation = Literal["rfc5321", "rfc821"]
 
@@ -147,6 +147,28 @@ def _display_lines(entry: Entry, tokens: Iterable[str] = ()) -> list[str]:
     return [line.removesuffix("\r").translate(_CONTROL) for line in text.split("\n")]
 
 
+def entry_record(entry: Entry, start: float = 0.0,
+                 tokens: Iterable[str] = ()) -> dict[str, Any]:
+    """One entry as a JSON-ready dict (``t``: seconds since ``start``), secrets masked in
+    both text and raw (``tokens``: secrets sent earlier, hidden if repeated): what
+    ``to_records`` gives per entry, for streaming exports."""
+    if entry.secret:
+        text = raw = mask(entry)
+    else:
+        text = hide_tokens(entry.text, tokens)
+        raw = hide_tokens(escape_bytes(entry.raw), tokens)
+    return {
+        "direction": entry.direction.value,
+        "t": round(entry.timestamp - start, 6),
+        "text": text,
+        "raw": raw,
+        "code": entry.code,
+        "diagnostics": [d.to_dict() for d in entry.diagnostics],
+        "secret": entry.secret,
+        "latency": None if entry.latency is None else round(entry.latency, 6),
+    }
+
+
 class Transcript(Sequence[Entry]):
     """An append-only list of entries with RFC-notation and JSON export.
 
@@ -235,24 +257,7 @@ class Transcript(Sequence[Entry]):
     def to_records(self) -> list[dict[str, Any]]:
         """One JSON-ready dict per entry; secrets masked in both text and raw."""
         start = self._start()
-        records: list[dict[str, Any]] = []
-        for entry in self._entries:
-            if entry.secret:
-                text = raw = mask(entry)
-            else:
-                text = hide_tokens(entry.text, self._tokens)
-                raw = hide_tokens(escape_bytes(entry.raw), self._tokens)
-            records.append({
-                "direction": entry.direction.value,
-                "t": round(entry.timestamp - start, 6),
-                "text": text,
-                "raw": raw,
-                "code": entry.code,
-                "diagnostics": [d.to_dict() for d in entry.diagnostics],
-                "secret": entry.secret,
-                "latency": None if entry.latency is None else round(entry.latency, 6),
-            })
-        return records
+        return [entry_record(entry, start, self._tokens) for entry in self._entries]
 
     def to_json(self, *, indent: int | None = 2) -> str:
         """The transcript as a JSON array (see ``to_records`` for the fields)."""

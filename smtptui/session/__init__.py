@@ -2,15 +2,19 @@
 teaching server and the core, which the Textual app and the shell both drive.
 
 Front ends import from here only; they never reach ``net`` or ``server`` directly
-(an import-linter contract in pyproject.toml keeps it so).
+(an import-linter contract in pyproject.toml keeps it so). ``printable`` -- the one
+function that makes peer text safe for a terminal -- is re-exported here for them.
 """
 
+from smtptui.net.errors import printable
+from smtptui.session.autosave import History, private_file, script_lines
 from smtptui.session.connect import (
     Connector,
     DomainConnector,
     EmbeddedConnector,
     MXChoice,
     make_connector,
+    options,
 )
 from smtptui.session.session import Session, SessionError
 
@@ -18,8 +22,13 @@ __all__ = [
     "Connector",
     "DomainConnector",
     "EmbeddedConnector",
+    "History",
     "MXChoice",
     "Session",
     "SessionError",
     "make_connector",
+    "options",
+    "printable",
+    "private_file",
+    "script_lines",
 ]

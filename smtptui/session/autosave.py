@@ -24,7 +24,7 @@ from smtptui.core.transcript import Direction, Entry, entry_lines, secret_tokens
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-__all__ = ["Autosave", "History", "data_dir", "log_exception", "private_file"]
+__all__ = ["Autosave", "History", "data_dir", "log_exception", "private_file", "script_lines"]
 
 HISTORY_KEEP = 1000
 """Lines of command history loaded at start (the file keeps growing; only these load)."""
@@ -71,6 +71,16 @@ def private_file(path: Path, mode: str = "a") -> int:
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
+def script_lines(entry: Entry, tokens: Iterable[str] = ()) -> list[str]:
+    """One entry as lines of a replayable ``.smtp`` script: ``C:``/``S:`` lines, secrets
+    masked (``tokens``: secrets sent earlier, hidden if repeated, e.g. a transcript's
+    ``secrets``), a local note as a ``#`` comment (``smtptui run`` skips it)."""
+    lines = entry_lines(entry, tokens=tokens)
+    if entry.direction is Direction.NOTE:
+        lines = ["# " + line for line in lines]
+    return lines
+
+
 class Autosave:
     """Appends every entry of one transcript to ``transcripts/<time>-<label>.smtp``."""
 
@@ -95,10 +105,7 @@ class Autosave:
         """Append one entry (a note becomes a ``#`` comment); a secret sent earlier is
         hidden if a later reply repeats it."""
         self._tokens.extend(t for t in secret_tokens(entry) if t not in self._tokens)
-        lines = entry_lines(entry, tokens=self._tokens)
-        if entry.direction is Direction.NOTE:
-            lines = ["# " + line for line in lines]
-        self._write(lines)
+        self._write(script_lines(entry, self._tokens))
 
     def comment(self, text: str) -> None:
         self._write(["# " + _one_line(text)])

@@ -41,6 +41,7 @@ __all__ = [
     "MXChoice",
     "TargetConnector",
     "make_connector",
+    "options",
     "timeouts_for",
 ]
 
@@ -250,6 +251,34 @@ class _Target(TargetConnector):
 
     async def aclose(self) -> None:
         return None
+
+
+def options(*, helo: str | None = None, starttls: str = "no", cafile: str | None = None,
+            insecure: bool = False, timeout: float | None = None, resolver: str | None = None,
+            family: int = 0) -> ProbeOptions:
+    """The connection options of :func:`make_connector` from plain values (what a front
+    end's command line gives), so front ends need not import the network layer.
+    ``resolver`` is ``IP[:PORT]``; ValueError (a usage error, one line) when it or
+    ``cafile`` is unusable. ``helo`` defaults to ``localhost`` here: looking up this
+    machine's FQDN can take seconds, and an interactive user types their own EHLO."""
+    from smtptui.net.dns import parse_nameserver
+    from smtptui.net.probe import ProbeOptions
+
+    if cafile is not None:
+        try:
+            with open(cafile, "rb"):
+                pass
+        except OSError as exc:
+            raise ValueError(f"--cafile {cafile}: {exc.strerror or exc}") from None
+    server = None
+    if resolver is not None:
+        try:
+            server = parse_nameserver(resolver)
+        except ValueError as exc:
+            raise ValueError(f"--resolver: {exc}") from None
+    return ProbeOptions(helo=helo or "localhost", starttls=starttls,  # type: ignore[arg-type]
+                        cafile=cafile, insecure=insecure, timeout=timeout, resolver=server,
+                        family=family)
 
 
 def make_connector(target: str | None, options: ProbeOptions, *, tls: bool = False,

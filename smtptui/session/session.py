@@ -380,6 +380,10 @@ class Session:
         if not pipeline:
             await self._wait_for_answers()
             client = self._require_client()
+        if client.tracker.state is State.TLS:
+            # 220 to STARTTLS: nothing may be sent before the handshake (RFC 3207 §4).
+            await self._handshake_settled()
+            client = self._require_client()
         async with self._send_lock:
             return await self._send_now(client, line)
 
@@ -487,10 +491,20 @@ class Session:
         """STARTTLS; on 220 the reader performs the handshake (TLSUp, or Failed)."""
         reply = await self.command("STARTTLS")
         if reply is not None and reply.code == 220:
-            # Wait until the handshake settled (the reader emits the result).
-            while self.connected and self.state is State.TLS:
-                await asyncio.sleep(0.01)
+            await self._handshake_settled()
         return reply
+
+    async def settled(self) -> None:
+        """Until every awaited reply is in and a TLS handshake after a 220 to STARTTLS is
+        done: what a front end waits for before checking its next line against the state."""
+        await self._wait_for_answers()
+        await self._handshake_settled()
+
+    async def _handshake_settled(self) -> None:
+        """Until the reader finished the TLS handshake after a 220 to STARTTLS (it emits
+        TLSUp, or Failed)."""
+        while self.connected and self.state is State.TLS:
+            await asyncio.sleep(0.01)
 
     async def auth(self, mechanism: str, user: str, password: str) -> Reply | None:
         """AUTH with PLAIN, LOGIN or CRAM-MD5, the responses computed here and masked

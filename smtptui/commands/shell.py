@@ -1,0 +1,114 @@
+"""``smtptui shell [TARGET]``: talk SMTP line by line, at a prompt or from a pipe.
+
+When standard input is a terminal, a prompt (prompt_toolkit) with completion, checking,
+explanations and ``/`` commands; otherwise pipe mode, which never imports prompt_toolkit
+(see :mod:`smtptui.shell.pipe` for its exit status). Without TARGET the embedded
+teaching server runs in-process on a free loopback port (``--persona``, ``--world``).
+
+Exit status: 0 when the session ended normally, 1 on a connection failure, a timeout or
+an unexpected close, 3 when a 5xx arrived and ``--fail-on-5xx`` is set, 2 for a usage
+error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from smtptui.commands.probe import add_connection_arguments
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("target", metavar="TARGET", nargs="?",
+                        help="host, host:port, [v6]:port, smtp://host[:port], "
+                             "smtps://host[:port], @domain[:port] (default: the embedded "
+                             "teaching server)")
+    parser.add_argument("--world", metavar="FILE",
+                        help="world of the embedded teaching server (no TARGET)")
+    parser.add_argument("--persona", metavar="NAME",
+                        help="persona of the embedded teaching server (no TARGET): rfc821, "
+                             "rfc821-minimal, sendmail-8.9, rfc5321, modern")
+    parser.add_argument("--rfc", choices=("821", "5321"), default="5321",
+                        help="grammar the lines are checked against (default 5321)")
+    parser.add_argument("--no-autosave", dest="autosave", action="store_false",
+                        help="interactive: do not save the transcript in the data directory")
+    pipe = parser.add_argument_group("pipe mode (standard input is not a terminal)")
+    pipe.add_argument("--pipeline", action="store_true",
+                      help="send commands in RFC 2920 groups when the server advertises "
+                           "PIPELINING")
+    pipe.add_argument("--strict", action="store_true",
+                      help="do not send a line that fails the grammar: stop with exit 2")
+    pipe.add_argument("--fail-on-5xx", action="store_true",
+                      help="exit 3 when any reply was a permanent failure (5xx)")
+    pipe.add_argument("--json", action="store_true",
+                      help="one JSON object per transcript entry instead of C:/S: lines")
+    add_connection_arguments(parser)
+    parser.set_defaults(starttls="no")
+
+
+def _usage(message: str) -> int:
+    print(f"smtptui shell: error: {message}", file=sys.stderr)
+    return 2
+
+
+def make_session_factory(args: argparse.Namespace, *, autosave: bool):  # type: ignore[no-untyped-def]
+    """A function ``target -> Session`` with this command line's options (``/connect``
+    uses it too); ValueError (a usage error, one line) for bad options."""
+    from smtptui.session import Session, make_connector, options
+
+    opts = options(helo=args.helo, starttls=args.starttls, cafile=args.cafile,
+                   insecure=args.insecure, timeout=args.timeout, resolver=args.resolver,
+                   family=args.family)
+    world = None
+    if args.world is not None:
+        from smtptui.server.world import load_world
+
+        world = load_world(args.world)  # ValueError (file:line: problem) when it is wrong
+    dialect = "rfc821" if args.rfc == "821" else "rfc5321"
+    history = None
+
+    def factory(target: str | None) -> Session:
+        nonlocal history
+        if target is not None and (world is not None or args.persona):
+            raise ValueError("--world and --persona configure the embedded teaching "
+                             "server; they cannot be used with a TARGET")
+        connector = make_connector(target, opts, tls=args.tls, world=world,
+                                   persona=args.persona)
+        session = Session(connector, dialect=dialect, helo_name=args.helo,
+                          autosave=autosave, history=history)
+        history = session.history  # one history for every connection of this shell
+        return session
+
+    return factory
+
+
+def run(args: argparse.Namespace) -> int:
+    interactive = sys.stdin.isatty()
+    try:
+        factory = make_session_factory(args, autosave=interactive and args.autosave)
+        session = factory(args.target)
+    except ValueError as exc:
+        return _usage(str(exc))
+    from smtptui.commands._style import use_colour
+
+    if args.insecure:
+        print("smtptui shell: warning: --insecure: TLS certificates are not verified",
+              file=sys.stderr)
+    import asyncio
+
+    if interactive:
+        from smtptui.shell.repl import Repl
+
+        repl = Repl(session, factory, colour=use_colour(sys.stdout),
+                    starttls=args.starttls)
+        return asyncio.run(repl.run())
+    from smtptui.shell.pipe import PipeOptions, StdinLines, run_pipe
+
+    pipe_options = PipeOptions(pipeline=args.pipeline, strict=args.strict,
+                               fail_on_5xx=args.fail_on_5xx, json=args.json,
+                               starttls=args.starttls)
+    return asyncio.run(run_pipe(session, StdinLines(sys.stdin.fileno()), pipe_options,
+                                sys.stdout, sys.stderr))
+
+
+__all__ = ["add_arguments", "make_session_factory", "run"]
