@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import ipaddress
+import os
 import socket
 import ssl
 import time
@@ -122,6 +123,8 @@ class DataStats:
     bare_lf: int
     eight_bit: bool
     long_lines: int
+    ended: bool = True
+    """The end marker was sent (False: the message was cut short and never delivered)."""
 
 
 def _format_seconds(value: float) -> str:
@@ -241,6 +244,7 @@ class SMTPClient:
         self._line_queue: deque[bytes] = deque()  # see _hand_over_to_lines
         self._line_head = b""
         self._line_capped = False
+        self._rescued = b""  # octets taken from the socket after a failed write
         self.strict_replies = True
         """A reply that arrives while no command awaits one is a protocol violation (the
         next step fails, naming it); False: it is delivered as a reply like any other,
@@ -399,8 +403,10 @@ class SMTPClient:
 
     def _record_reply(self, reply: Reply, *, deliver: bool = True) -> None:
         now = time.monotonic()
-        unsolicited = not self._awaiting
-        latency = None if unsolicited else now - self._awaiting.popleft()
+        # While message data streams, a reply is the server refusing the message early
+        # (552 too big, 554): the answer to the data, not an unsolicited one.
+        unsolicited = not self._awaiting and not self.tracker.sending_data
+        latency = now - self._awaiting.popleft() if self._awaiting else None
         self.transcript.append(Entry(
             Direction.SERVER, now, reply.raw, reply.text, reply=reply,
             diagnostics=reply.diagnostics, latency=latency,
@@ -625,6 +631,7 @@ class SMTPClient:
             raise RuntimeError("send_data() needs a 354 reply to DATA first")
         stuffer = DotStuffer()
         capture = _DataCapture(self)
+        ended = False
         try:
             if isinstance(chunks, AsyncIterable):
                 async for chunk in chunks:
@@ -644,6 +651,7 @@ class SMTPClient:
                 self._note(f"{capture.skipped} more octets of message data sent "
                            f"(not kept in the transcript)")
             self._write(marker, ".", step="end of data")
+            ended = True
             self.tracker.data_finished()
             self._awaiting.append(time.monotonic())
             await self._drain("end of data", self.timeouts.data)
@@ -664,7 +672,7 @@ class SMTPClient:
         finally:
             self.last_data = DataStats(
                 stuffer.octets, stuffer.wire_octets, stuffer.bare_cr, stuffer.bare_lf,
-                stuffer.eight_bit, stuffer.long_lines)
+                stuffer.eight_bit, stuffer.long_lines, ended)
         self._note_data_report(stuffer)
         if not await_reply:
             return None
@@ -674,10 +682,13 @@ class SMTPClient:
         """A reply the server sent before the connection broke, if one was received
         (the stream refuses reads after a reset, so take its buffer directly)."""
         buffer = getattr(self._reader, "_buffer", None)
+        data = (bytes(buffer) if buffer else b"") + self._rescued
+        self._rescued = b""
         if buffer:
-            for reply in self._parser.feed(bytes(buffer)):
-                self._record_reply(reply)
             buffer.clear()
+        if data:
+            for reply in self._parser.feed(data):
+                self._record_reply(reply)
         if not self._replies:
             return None
         reply = self._replies.popleft()
@@ -692,6 +703,15 @@ class SMTPClient:
         capture.add(wire)
         self._write_raw(wire, "message data")
         await self._drain("message data", self.timeouts.data)
+        # drain() does not yield while the send buffer is low: give the loop one turn to
+        # read, so a reply the server sent mid-message (552 too big, then close) is in
+        # our buffer -- not lost in the kernel when the next write meets its reset.
+        await asyncio.sleep(0)
+        reader = self._reader
+        if reader is not None and (_buffered(reader) or reader.at_eof()):
+            self._note("message data: the server answered before the end of the message")
+            raise ServerClosed("message data", "the server answered before the end of the "
+                                               "message")
 
     def _note_data_report(self, stuffer: DotStuffer) -> None:
         parts = [f"message data: {stuffer.octets} octets"]
@@ -771,6 +791,26 @@ class SMTPClient:
         if self._writer is None or self._eof and self._writer.is_closing():
             raise ServerClosed(step, "the connection is closed")
         self._writer.write(data)
+        if self._writer.transport.is_closing():
+            self._rescue_unread()
+
+    def _rescue_unread(self) -> None:
+        """The write just failed (the peer reset the connection): asyncio has stopped
+        reading and will close the socket on the loop's next turn, dropping what the
+        kernel still holds -- typically the server's last reply (552, 554) before it hung
+        up. Take it now (non-blocking, bounded) for :meth:`_salvage_reply`."""
+        sock = self._writer.get_extra_info("socket") if self._writer is not None else None
+        fd = sock.fileno() if sock is not None else -1
+        if fd < 0:
+            return
+        while len(self._rescued) < READ_SIZE:
+            try:
+                data = os.read(fd, READ_SIZE - len(self._rescued))
+            except OSError:  # BlockingIOError (nothing more), ECONNRESET, ...
+                return
+            if not data:
+                return
+            self._rescued += data
 
     def _record_sent(self, wire: bytes) -> None:
         """A transcript entry for message data already written."""

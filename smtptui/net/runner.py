@@ -398,9 +398,13 @@ class _Run:
             assert got is not None
             reply = got
             octets = client.last_data.octets if client.last_data else None
+            ended = client.last_data is None or client.last_data.ended
+            note = None if ended else (
+                f"the end of data was never sent: the server answered after {octets} "
+                "octets of the message, so it cannot be delivered")
             ok = step.matches(reply)
-            self.emit(StepResult("data", step.line, ".", step.text, _reply_lines(reply), ok,
-                                 reply, data_octets=octets,
+            self.emit(StepResult("data", step.line, "." if ended else None, step.text,
+                                 _reply_lines(reply), ok, reply, data_octets=octets, note=note,
                                  data_preview=_preview(self.data_message)
                                  if self.data_message else ()))
             return
