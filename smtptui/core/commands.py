@@ -13,6 +13,11 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Literal
+
+Dialect = Literal["rfc821", "rfc5321"]
+"""Which standard a line is judged by: RFC 821's 1982 BNF or RFC 5321's ABNF (the one
+type every module uses: the checker, the reply sequences, the server's personas)."""
 
 
 class Arg(str, enum.Enum):

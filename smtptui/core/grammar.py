@@ -49,9 +49,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
-from smtptui.core.commands import COMMANDS, Arg, CommandSpec, Origin
+from smtptui.core.commands import COMMANDS, Arg, CommandSpec, Dialect, Origin
 from smtptui.core.diagnostics import Diagnostic, Severity
 from smtptui.core.extensions import PARAMETERS
 
@@ -59,8 +59,6 @@ if TYPE_CHECKING:  # the EHLO parser is another module; only duck typing is used
     from smtptui.core.ehlo import Capabilities
 
 __all__ = ["MAX_LINE_OCTETS", "Dialect", "check", "split_command"]
-
-Dialect = Literal["rfc821", "rfc5321"]
 
 MAX_LINE_OCTETS = 512
 """Command line limit including CRLF (RFC 821 §4.5.3, RFC 5321 §4.5.3.1.4)."""

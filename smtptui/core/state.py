@@ -28,7 +28,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal
 
-from smtptui.core.commands import COMMANDS, CommandSpec, Origin
+from smtptui.core.commands import COMMANDS, CommandSpec, Dialect, Origin
 from smtptui.core.diagnostics import Diagnostic, warning
 
 if TYPE_CHECKING:
@@ -54,8 +54,6 @@ __all__ = [
     "legal_in",
     "usual_in",
 ]
-
-Dialect = Literal["rfc821", "rfc5321"]
 
 
 class State(enum.Enum):

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Self
 from smtptui.core.commands import COMMANDS
 from smtptui.core.data import DotStuffer
 from smtptui.core.replies import Reply, ReplyParser
+from smtptui.core.sasl import is_secret_line
 from smtptui.core.state import SessionTracker, State
 from smtptui.core.transcript import Direction, Entry, Transcript
 from smtptui.net.errors import (
@@ -445,8 +446,8 @@ class SMTPClient:
             raise ValueError("a command line cannot contain CR or LF")
         data = line.encode("utf-8", "surrogateescape") + b"\r\n"
         in_data = self.tracker.sending_data
-        if self.tracker.state is State.AUTH and line.strip() != "*":
-            secret = True  # after a 334 every line is a SASL response (RFC 4954 §4)
+        # After a 334 every line is a SASL response (RFC 4954 §4): the core decides.
+        secret = secret or is_secret_line(line, self.tracker.state is State.AUTH)
         verb = line.split(" ", 1)[0].upper()
         if not self._awaiting:
             self._refuse_unsolicited(verb or "command")

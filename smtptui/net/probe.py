@@ -21,17 +21,17 @@ import ssl
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from smtptui.core.ehlo import Capabilities, Capability
 from smtptui.net.client import SMTPClient, Timeouts, TLSInfo, make_tls_context
 from smtptui.net.errors import SMTPClientError, printable
 from smtptui.net.targets import Target
+from smtptui.net.tls import StartTLS
 
 if TYPE_CHECKING:
     from smtptui.core.replies import Reply
 
-StartTLS = Literal["auto", "yes", "no"]
 
 # The steps a probe times, in order; the first five are the JSON ``timings_ms`` keys.
 JSON_TIMINGS = ("connect", "banner", "ehlo", "starttls", "total")

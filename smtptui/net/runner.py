@@ -50,6 +50,7 @@ from smtptui.core.transcript import (
 from smtptui.net.client import SMTPClient, Timeouts
 from smtptui.net.errors import ProtocolViolation, ServerClosed, SMTPClientError, StepTimeout
 from smtptui.net.targets import format_host_port
+from smtptui.net.tls import StartTLS
 
 __all__ = [
     "CHUNK_SIZE",
@@ -72,7 +73,6 @@ KEEP_REMOTE_DATA_LINES = 1000
 KEEP_REMOTE_DATA_OCTETS = 64 * 1024
 """After TURN: octets of the remote's message kept in the transcript (the rest counted)."""
 
-StartTLS = Literal["auto", "yes", "no"]
 StepKind = Literal[
     "greeting", "command", "data", "starttls", "reply-sent", "remote-command", "remote-data"
 ]

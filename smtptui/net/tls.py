@@ -79,6 +79,10 @@ class TLSInfo:
         return d
 
 
+StartTLS = Literal["auto", "yes", "no"]
+"""When to upgrade a plain connection: when advertised, always (fail if not), never."""
+
+
 def make_tls_context(*, cafile: str | None = None, insecure: bool = False) -> ssl.SSLContext:
     """A verifying client context: TLS 1.2+, host name check, SNI.
 

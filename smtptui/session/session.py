@@ -30,10 +30,11 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from smtptui.core import grammar
 from smtptui.core.codes import explain
+from smtptui.core.commands import Dialect
 from smtptui.core.completion import Candidate, complete
 from smtptui.core.diagnostics import Diagnostic, error, warning
 from smtptui.core.sasl import (
@@ -72,7 +73,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Session", "SessionError"]
 
-Dialect = Literal["rfc821", "rfc5321"]
 
 IDLE_TIMEOUT = 24 * 3600.0
 """When nothing is awaited the reader waits this long (the server's own idle timeout,
