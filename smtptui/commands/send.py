@@ -396,10 +396,7 @@ class Sender:
         self._step = "connect"
 
     def _fail_on(self, step: str, reply: Reply, what: str) -> None:
-        from smtptui.net.errors import printable
-
-        text = printable(" ".join(reply.lines) if reply.lines else str(reply.code), 300)
-        raise StepFailed(step, f"{what} refused: {text}")
+        raise StepFailed(step, f"{what} refused: {_reply_text(reply)}")
 
     async def run(self, connector: Connector) -> Outcome:
         from smtptui.core.transcript import Transcript
@@ -542,7 +539,7 @@ class Sender:
         reply = await client.command(f"AUTH {mech}", step="AUTH")
         asked = 0
         while reply.code == 334 and asked < 3:
-            challenge = reply.lines[-1].partition(" ")[2] if reply.lines else ""
+            challenge = reply.lines[-1].strip() if reply.lines else ""
             asked += 1
             if mech == "CRAM-MD5":
                 answer = sasl.cram_md5_response(challenge, plan.user, plan.secret)
@@ -707,7 +704,8 @@ class Sender:
 def _reply_text(reply: Reply) -> str:
     from smtptui.net.errors import printable
 
-    return printable(" ".join(reply.lines), 300) if reply.lines else str(reply.code)
+    text = " ".join(line for line in reply.lines if line)
+    return printable(f"{reply.code} {text}".rstrip(), 300)
 
 
 def _with_hint(text: str) -> str:
@@ -736,7 +734,7 @@ def _meaning(reply: Reply) -> str:
     if reply.code == 334 and reply.lines:
         from smtptui.core.sasl import SASLError, decode_challenge
 
-        challenge = reply.lines[-1].partition(" ")[2]
+        challenge = reply.lines[-1].strip()
         try:
             shown = decode_challenge(challenge).decode("utf-8", "replace")
         except SASLError:
