@@ -408,13 +408,13 @@ class Sender:
             try:
                 self.client = await connector(None, transcript=transcript)
             except SMTPClientError as exc:
-                raise StepFailed("connect", str(exc)) from None
+                raise StepFailed("connect", _reason(exc, "connect")) from None
             await self._session()
         except StepFailed as exc:
             self.outcome.step, self.outcome.reason = exc.step, exc.reason
         except SMTPClientError as exc:
             self.outcome.step = self._step
-            self.outcome.reason = _with_hint(str(exc))
+            self.outcome.reason = _reason(exc, self._step)
         except OSError as exc:  # an attachment that could not be read mid-message
             self.outcome.step, self.outcome.reason = "data", f"reading the message: {exc}"
         finally:
@@ -708,8 +708,10 @@ def _reply_text(reply: Reply) -> str:
     return printable(f"{reply.code} {text}".rstrip(), 300)
 
 
-def _with_hint(text: str) -> str:
-    """The fix named next to a certificate failure."""
+def _reason(exc: Any, step: str) -> str:
+    """The client's ``step: reason`` said under our step name, the fix named next to a
+    certificate failure."""
+    text = exc.reason if exc.step.lower() == step else f"{exc.step}: {exc.reason}"
     if "certificate verify failed" in text:
         return text + " (trust the server's CA with --cafile FILE, or --insecure to go on)"
     return text
@@ -860,8 +862,8 @@ def save_script(path: str, sender: Sender, where: str) -> None:
     transcript = sender.printer.transcript
     composed = sender.composed
     eml = os.path.splitext(path)[0] + ".eml"
-    out: list[str] = [f"# smtptui send to {where}; replay: smtptui run {os.path.basename(path)}"
-                      f" TARGET"]
+    out: list[str] = [(f"# smtptui send to {where}; replay: smtptui run {os.path.basename(path)}"
+                      f" TARGET")]
     in_auth = in_data = False
     for e in transcript or ():
         if e.direction is Direction.NOTE:
@@ -901,8 +903,7 @@ def save_script(path: str, sender: Sender, where: str) -> None:
         f.write("\n".join(out) + "\n")
     if composed is not None:
         with open(eml, "wb") as f:
-            for chunk in message_chunks(composed):
-                f.write(chunk)
+            f.writelines(message_chunks(composed))
 
 
 # ---------------------------------------------------------------------------------- run

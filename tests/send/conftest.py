@@ -183,5 +183,7 @@ async def _answer(script: Script, reader: asyncio.StreamReader,
 @pytest.fixture
 def scripted() -> Iterator[Callable[[Script], RawServer]]:
     """Start a raw server answering from a :class:`Script`."""
-    for make in raw_servers():
-        yield lambda script: make(lambda r, w: _answer(script, r, w))
+    servers = raw_servers()
+    make = next(servers)
+    yield lambda script: make(lambda r, w: _answer(script, r, w))
+    next(servers, None)  # stops every server started

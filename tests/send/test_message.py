@@ -28,9 +28,9 @@ DATE = "Tue, 02 Jan 2024 03:04:05 +0900"
 
 
 def spec(**kw: object) -> MessageSpec:
-    base: dict[str, object] = dict(
-        sender="bob@client.test", recipients=("alice@lab.test", "carol@lab.test"),
-        subject="hello", body="one line\n", date=DATE, message_id="<1.2@client.test>")
+    base: dict[str, object] = {
+        "sender": "bob@client.test", "recipients": ("alice@lab.test", "carol@lab.test"),
+        "subject": "hello", "body": "one line\n", "date": DATE, "message_id": "<1.2@client.test>"}
     base.update(kw)
     return MessageSpec(**base)  # type: ignore[arg-type]
 

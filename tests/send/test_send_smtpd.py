@@ -97,7 +97,7 @@ def test_attachments_and_extra_headers(capsys, tmp_path: Path, smtpd: Smtpd) -> 
 
 
 def test_refused_recipient_exit_9_but_the_others_get_it(capsys, smtpd: Smtpd) -> None:
-    code, out, err = send(capsys, smtpd.target, "--to", "nobody@lab.test",
+    code, _out, err = send(capsys, smtpd.target, "--to", "nobody@lab.test",
                           "--to", "alice@lab.test")
     assert code == 9
     assert err.strip() == "rcpt: refused: nobody@lab.test (sent to the others)"
@@ -180,7 +180,7 @@ def test_save_replays_with_run(capsys, tmp_path: Path, smtpd: Smtpd) -> None:
 
 
 def test_quit_after_rcpt_sends_no_message(capsys, smtpd: Smtpd) -> None:
-    code, out, err = send(capsys, smtpd.target, "--to", "alice@lab.test",
+    code, out, _err = send(capsys, smtpd.target, "--to", "alice@lab.test",
                           "--quit-after", "rcpt")
     assert code == 0 and "C: DATA" not in out and "stopped after rcpt" in out
     assert smtpd.recorder.messages == []

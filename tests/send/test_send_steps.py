@@ -47,7 +47,7 @@ def test_exit_status_names_the_failing_step(capsys, scripted: Start, script: Scr
 
 
 def test_connect_refused_exit_3(capsys) -> None:
-    code, out, err = send(capsys, f"127.0.0.1:{free_port()}", "--to", "a@b.test")
+    code, _out, err = send(capsys, f"127.0.0.1:{free_port()}", "--to", "a@b.test")
     assert code == EXIT_CODES["connect"] and err.startswith("connect: ")
     assert "refused" in err
 
@@ -61,7 +61,7 @@ def test_ehlo_refused_falls_back_to_helo(capsys, scripted: Start) -> None:
 
 def test_starttls_yes_when_not_offered_exit_6(capsys, scripted: Start) -> None:
     server = scripted(Script(ehlo=("raw.test", "8BITMIME")))
-    code, out, err = send(capsys, server.target, "--to", "a@b.test", "--starttls", "yes")
+    code, _out, err = send(capsys, server.target, "--to", "a@b.test", "--starttls", "yes")
     assert code == EXIT_CODES["starttls"]
     assert err == "starttls: the server does not offer STARTTLS (--starttls yes)\n"
 
@@ -98,7 +98,7 @@ def test_no_bdat_uses_data(capsys, scripted: Start) -> None:
 
 def test_bdat_refused_exit_10(capsys, scripted: Start) -> None:
     server = scripted(Script(replies={"BDAT": "554 5.6.1 chunk refused"}))
-    code, out, err = send(capsys, server.target, "--to", "alice@lab.test", "--bdat")
+    code, _out, err = send(capsys, server.target, "--to", "alice@lab.test", "--bdat")
     assert code == EXIT_CODES["data"] and "554 5.6.1 chunk refused" in err
 
 
@@ -160,7 +160,7 @@ def test_smtputf8_address(capsys, scripted: Start) -> None:
 
 def test_json_failure_result(capsys, scripted: Start) -> None:
     server = scripted(Script(replies={"MAIL": "451 4.3.0 try later"}))
-    code, out, err = send(capsys, server.target, "--to", "a@b.test", "--json")
+    code, out, _err = send(capsys, server.target, "--to", "a@b.test", "--json")
     assert code == EXIT_CODES["mail"]
     result = json.loads(out.splitlines()[-1])["result"]
     assert result["step"] == "mail" and result["exit"] == code
