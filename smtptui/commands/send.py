@@ -711,10 +711,10 @@ def _reply_text(reply: Reply) -> str:
 def _reason(exc: Any, step: str) -> str:
     """The client's ``step: reason`` said under our step name, the fix named next to a
     certificate failure."""
+    from smtptui.commands.probe import tls_hint
+
     text = exc.reason if exc.step.lower() == step else f"{exc.step}: {exc.reason}"
-    if "certificate verify failed" in text:
-        return text + " (trust the server's CA with --cafile FILE, or --insecure to go on)"
-    return text
+    return text + tls_hint(text)
 
 
 # ------------------------------------------------------------------------------- output
