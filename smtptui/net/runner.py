@@ -398,8 +398,8 @@ class _Run:
             assert got is not None
             reply = got
             octets = client.last_data.octets if client.last_data else None
-            ok = step.matches(reply)
-            self.emit(StepResult("data", step.line, ".", step.text, _reply_lines(reply), ok,
+            ok = step.implicit or step.matches(reply)
+            self.emit(StepResult("data", step.line, ".", _expected(step), _reply_lines(reply), ok,
                                  reply, data_octets=octets,
                                  data_preview=_preview(self.data_message)
                                  if self.data_message else ()))
@@ -420,15 +420,15 @@ class _Run:
             is_auth = command is not None and (command.verb.upper() == "AUTH"
                                                or command.line in self.secret_lines)
             self.in_auth = is_auth and (reply.code == 334 or step.code[:1] == "3")
-        ok = step.matches(reply)
-        note = step.differing_lines(reply) if ok else None
+        ok = step.implicit or step.matches(reply)
+        note = step.differing_lines(reply) if ok and not step.implicit else None
         if kind == "starttls" and reply.code == 220 and client.tls is not None:
             note = _tls_note(client)
         got = _reply_lines(reply)
         for secret in self.secrets:  # servers echo what they did not understand, any time
             got = _without_secret(got, secret)
         self.emit(StepResult("command" if kind == "starttls" else kind, step.line, sent,
-                             step.text, got, ok, reply, note=note))
+                             _expected(step), got, ok, reply, note=note))
         verb = sent.split(" ", 1)[0].upper() if sent else ""
         if verb == "DATA":
             self.data_accepted = reply.code is not None and 300 <= reply.code < 400
@@ -574,8 +574,14 @@ def _tls_note(client: SMTPClient) -> str:
     return f"TLS established: {info.version} {info.cipher} ({verified})"
 
 
+def _expected(step: Expect) -> str | None:
+    """What a StepResult says was expected: None for a reply the script left out."""
+    return None if step.implicit else step.text
+
+
 def _count_checks(steps: Sequence[Step]) -> int:
-    return sum(isinstance(s, (Expect, ExpectCommand, ExpectMessage)) for s in steps)
+    return sum(isinstance(s, (ExpectCommand, ExpectMessage))
+               or isinstance(s, Expect) and not s.implicit for s in steps)
 
 
 async def run_script(
