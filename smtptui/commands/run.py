@@ -124,8 +124,11 @@ def run(args: argparse.Namespace) -> int:
         assert printer is not None
         printer.summary(result)
     err_style = Style.for_stream(sys.stderr)
+    from smtptui.commands.probe import tls_hint
+
     for error in result.errors:
-        print(err_style.fail(_escape(error, 300, backslash=False)), file=sys.stderr)
+        print(err_style.fail(_escape(error, 300, backslash=False) + tls_hint(error)),
+              file=sys.stderr)
     return 0 if result.ok else 1
 
 

@@ -864,7 +864,7 @@ def save_script(path: str, sender: Sender, where: str) -> None:
     eml = os.path.splitext(path)[0] + ".eml"
     out: list[str] = [(f"# smtptui send to {where}; replay: smtptui run {os.path.basename(path)}"
                       f" TARGET")]
-    in_auth = in_data = False
+    in_auth = in_data = bdat_started = skip_reply = False
     for e in transcript or ():
         if e.direction is Direction.NOTE:
             continue
@@ -878,14 +878,19 @@ def save_script(path: str, sender: Sender, where: str) -> None:
                 in_auth = True
                 continue
             if in_data:
-                if e.text == "." or verb == "BDAT":
+                if e.text == ".":
                     in_data = False
                 else:
                     continue
-            if verb == "BDAT":
-                out.append(f"C: {first}")
-                out.append(f"#!include {os.path.basename(eml)}")
-                in_data = True
+            if bdat_started and not verb.isalpha():
+                continue  # chunk data
+            if verb == "BDAT":  # replayed with DATA: run scripts send data that way
+                bdat_last = first.upper().endswith(" LAST")
+                if not bdat_started:
+                    out += ["# sent with BDAT (RFC 3030); replayed with DATA", "C: DATA",
+                            f"#!include {os.path.basename(eml)}", "C: ."]
+                    bdat_started = True
+                skip_reply = not bdat_last
                 continue
             out.append(f"C: {first}")
             if verb == "DATA" and composed is not None:
@@ -894,6 +899,9 @@ def save_script(path: str, sender: Sender, where: str) -> None:
         if in_auth:
             if e.code is not None and e.code != 334:
                 in_auth = False
+            continue
+        if skip_reply:
+            skip_reply = False
             continue
         lines = e.raw.decode("utf-8", "replace").replace("\r\n", "\n").rstrip("\n").split("\n")
         out.extend(f"S: {line}" for line in lines)

@@ -522,6 +522,8 @@ class _Parser:
             )
 
     def include(self, n: int, arg: str) -> None:
+        if self.data is None and self.pending and self.pending[-1].verb == "DATA":
+            self.imply_replies()  # the 354 is left out: the message starts here
         if self.data is None:
             raise self.fail(
                 n,

@@ -172,3 +172,16 @@ def test_hostile_reply_text_is_escaped(capsys, scripted: Start) -> None:
     code, out, err = send(capsys, server.target, "--to", "a@b.test")
     assert code == EXIT_CODES["mail"]
     assert "\x1b" not in out + err and "\\x1b" in out
+
+
+def test_save_after_bdat_replays_with_data(capsys, scripted: Start, tmp_path: Path,
+                                           smtpd) -> None:  # type: ignore[no-untyped-def]
+    server = scripted(Script())
+    saved = tmp_path / "bdat.smtp"
+    code, out, err = send(capsys, server.target, "--to", "alice@lab.test", "--bdat",
+                          "--save", str(saved))
+    assert code == 0, out + err
+    text = saved.read_text()
+    assert "BDAT" not in text.replace("# sent with BDAT", "") and "C: DATA" in text
+    assert main(["run", str(saved), smtpd.target, "--starttls", "no"]) == 0
+    assert b"This is a test message" in smtpd.recorder.messages[0].content
