@@ -44,8 +44,8 @@ def build_parser(load: Sequence[str] = ()) -> argparse.ArgumentParser:
     parser = _Parser(
         prog="smtptui",
         description="Talk SMTP by hand: grammar checks, explanations and test messages from "
-                    "these commands; completion as you type is in the interactive app and "
-                    "shell.",
+                    "these commands; completion as you type is in the interactive shell "
+                    "(smtptui shell) and the app.",
     )
     parser.add_argument("--version", action="version", version=f"smtptui {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
