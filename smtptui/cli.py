@@ -27,6 +27,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
                 "list the guided lessons; --check validates lesson files"),
     "lesson": ("smtptui.commands.lesson", "open a guided lesson in the app"),
     "shell": ("smtptui.commands.shell", "talk SMTP line by line: a prompt, or a script on stdin"),
+    "send": ("smtptui.commands.send", "send a test message, every reply explained"),
 }
 
 
@@ -42,7 +43,9 @@ def build_parser(load: Sequence[str] = ()) -> argparse.ArgumentParser:
     """The parser; subcommand arguments are loaded only for the names in ``load``."""
     parser = _Parser(
         prog="smtptui",
-        description="Talk SMTP by hand: completion, grammar checks and explanations.",
+        description="Talk SMTP by hand: grammar checks, explanations and test messages from "
+                    "these commands; completion as you type is in the interactive shell "
+                    "(smtptui shell) and the app.",
     )
     parser.add_argument("--version", action="version", version=f"smtptui {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)

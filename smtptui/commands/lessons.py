@@ -142,7 +142,7 @@ def play(args: argparse.Namespace, path: Path) -> int:
     import asyncio
 
     from smtptui.commands._style import Style
-    from smtptui.commands.run import _escape, _play
+    from smtptui.commands.run import _escape, _play, _starttls_for
     from smtptui.teaching.loader import LessonError
 
     try:
@@ -161,7 +161,8 @@ def play(args: argparse.Namespace, path: Path) -> int:
         return _usage(str(exc))
     out = sys.stdout
     printer = None if args.json else _LessonPrinter(out, Style.for_stream(out), lesson)
-    result = asyncio.run(_play(lesson.script, connector, args.starttls, printer))
+    result = asyncio.run(_play(lesson.script, connector,
+                               _starttls_for(lesson.script, args.starttls), printer))
     result = _relined(result, lesson)
     if args.json:
         out.write(json.dumps(result.to_dict(), ensure_ascii=True) + "\n")

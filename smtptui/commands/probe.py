@@ -180,7 +180,10 @@ async def _run(targets: list[Target], options: ProbeOptions, concurrency: int,
     async for result in probe_targets(targets, options, concurrency=concurrency):
         failed += not result.ok
         if as_json:
-            out.write(json.dumps(result.to_json_dict(), ensure_ascii=True) + "\n")
+            record = result.to_json_dict()
+            if record.get("error"):
+                record["error"] += tls_hint(record["error"])
+            out.write(json.dumps(record, ensure_ascii=True) + "\n")
         else:
             text = format_result(result, style)
             if not first and "\n" in text:
@@ -216,14 +219,26 @@ def _where(result: ProbeResult) -> str:
     return text
 
 
+TLS_VERIFY_HINT = ("to trust the server's CA give --cafile FILE, or --insecure to look "
+                   "anyway")
+
+
+def tls_hint(error: str) -> str:
+    """The fix, named after a certificate verification failure (else nothing)."""
+    if "certificate verify failed" in error:
+        return f" ({TLS_VERIFY_HINT})"
+    return ""
+
+
 def format_failure(result: ProbeResult, style: Style) -> str:
-    """The one line a failed probe gets: host, step and reason."""
+    """The line a failed probe starts with: host, step and reason (and the fix for a
+    certificate that did not verify)."""
     # The error quotes server text already made printable (errors.printable); escape
     # again what is not, without doubling its backslashes.
     from smtptui.net.errors import printable
 
     error = printable(result.error or "failed", 400, backslash=False)
-    return f"{style.fail('FAIL')} {_where(result)}: {error}"
+    return f"{style.fail('FAIL')} {_where(result)}: {error}{tls_hint(error)}"
 
 
 def _cap_line(keyword: str, params: tuple[str, ...], description: str, style: Style,
@@ -234,10 +249,14 @@ def _cap_line(keyword: str, params: tuple[str, ...], description: str, style: St
 
 
 def format_result(result: ProbeResult, style: Style) -> str:
-    """The report on one probed host (one line when it failed)."""
+    """The report on one probed host. A failed probe gets its failure line, then what
+    was learned before the failure (the greeting, the EHLO capabilities)."""
     if not result.ok:
-        return format_failure(result, style)
-    lines = [f"{style.ok('OK')}   {style.head(_where(result))}"]
+        lines = [format_failure(result, style)]
+        if result.banner_lines is None:
+            return lines[0]
+    else:
+        lines = [f"{style.ok('OK')}   {style.head(_where(result))}"]
 
     def row(name: str, text: str) -> None:
         lines.append(f"  {style.label(f'{name:<10}')}{text}")
@@ -269,6 +288,8 @@ def format_result(result: ProbeResult, style: Style) -> str:
                 + ("" if ehlo.capabilities else style.dim("  (no extensions)")))
             for c in ehlo.capabilities:
                 lines.append(_cap_line(c.keyword, c.params, c.description, style))
+    if not result.ok:
+        return "\n".join(lines)
     if result.tls is not None:
         t = result.tls
         if t.verified:

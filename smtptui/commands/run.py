@@ -16,9 +16,11 @@ in-process on loopback with the world of ``--world FILE`` (default: its built-in
 world); each session goes to the world host it names (``#!session NAME`` or the
 greeting's host name). ``--world`` with a TARGET is a usage error.
 
-``--starttls`` defaults to ``no`` here, because the script says exactly what is sent:
-write ``C: STARTTLS`` in the script (the connection is upgraded after the 220);
-``auto``/``yes`` upgrade after the script's first EHLO and repeat it. ``--helo`` is
+``--starttls auto`` (the default, as for ``probe``) upgrades after the script's first
+EHLO when the server advertises STARTTLS, and repeats that EHLO, so a first run against
+a real server does not go out in clear text; a script that writes its own ``C:
+STARTTLS`` is played as written (the connection is upgraded after its 220). ``yes``
+fails when STARTTLS is not offered; ``no`` sends exactly the script. ``--helo`` is
 ignored (the script says what to send).
 """
 
@@ -55,7 +57,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true",
                         help='print {"file", "ok", "steps": [...]} instead of the exchange')
     add_connection_arguments(parser)
-    parser.set_defaults(starttls="no")
 
 
 def _usage(message: str) -> int:
@@ -115,16 +116,30 @@ def run(args: argparse.Namespace) -> int:
 
     printer = None if args.json else _Printer(out, style,
                                                script.notation is Notation.RFC821)
-    result = asyncio.run(_play(script, connector, args.starttls, printer))
+    result = asyncio.run(_play(script, connector, _starttls_for(script, args.starttls),
+                               printer))
     if args.json:
         out.write(json.dumps(result.to_dict(), ensure_ascii=True) + "\n")
     else:
         assert printer is not None
         printer.summary(result)
     err_style = Style.for_stream(sys.stderr)
+    from smtptui.commands.probe import tls_hint
+
     for error in result.errors:
-        print(err_style.fail(_escape(error, 300, backslash=False)), file=sys.stderr)
+        print(err_style.fail(_escape(error, 300, backslash=False) + tls_hint(error)),
+              file=sys.stderr)
     return 0 if result.ok else 1
+
+
+def _starttls_for(script: Script, starttls: str) -> str:
+    """``auto`` leaves a script that sends its own STARTTLS as written."""
+    from smtptui.core.script import Command
+
+    if starttls == "auto" and any(isinstance(step, Command) and step.verb == "STARTTLS"
+                                  for step in script.steps):
+        return "no"
+    return starttls
 
 
 async def _play(script: Script, connector: Connector, starttls: str,
@@ -184,6 +199,22 @@ def _escape(text: str, limit: int = 2000, *, backslash: bool = True) -> str:
 
 
 _SWAPPED = frozenset({"reply-sent", "remote-command", "remote-data"})  # after TURN
+
+
+def _meaning(reply: object) -> str:
+    """One line on what a reply means (empty when there is no reply code)."""
+    code = getattr(reply, "code", None)
+    if code is None:
+        return ""
+    from smtptui.core.codes import explain
+
+    try:
+        e = explain(reply)  # type: ignore[arg-type]
+    except ValueError:
+        return ""
+    if e.enhanced and e.enhanced_meaning:
+        return f"{e.meaning} [{e.enhanced}: {e.enhanced_meaning}]"
+    return e.meaning
 
 
 class _Printer:
@@ -252,6 +283,9 @@ class _Printer:
             expected = r.expected.replace("\n", " / ")
             self.out.write(s.fail(f"     expected (line {r.line}): {_escape(expected, 200)}")
                            + "\n")
+            meaning = _meaning(r.reply)
+            if meaning:  # what the reply that came means, as `smtptui explain` says it
+                self.out.write(s.dim(f"     {r.reply.code}: {_escape(meaning, 300)}") + "\n")
         if r.note:
             self.out.write(s.dim(f"     {_escape(r.note, 300, backslash=False)}") + "\n")
 

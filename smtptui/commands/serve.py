@@ -1,7 +1,9 @@
 """``smtptui serve``: run the embedded teaching server standalone.
 
 The first stdout line is ``listening on HOST:PORT`` (flushed at once, so a script or a
-test can read the port when it asked for port 0); then one line per session event.
+test can read the port); then one line per session event. Without ``--listen`` the
+port is a free one picked by the kernel: a fixed default (2525) collides with a local
+MTA's listener.
 Ctrl-C or SIGTERM stops it cleanly.
 """
 
@@ -16,9 +18,9 @@ import time
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--listen", metavar="HOST:PORT", default="127.0.0.1:2525",
-                        help="address to listen on (default 127.0.0.1:2525; port 0 picks "
-                             "a free port)")
+    parser.add_argument("--listen", metavar="HOST:PORT", default="127.0.0.1:0",
+                        help="address to listen on (default: 127.0.0.1 on a free port, "
+                             "printed on the first line; port 0 picks a free port)")
     parser.add_argument("--world", metavar="FILE",
                         help="world file (TOML, see lessons/README.md); default: a small "
                              "built-in lab world")

@@ -16,15 +16,23 @@ import hmac
 __all__ = [
     "MECHANISMS",
     "SASLError",
+    "choose_mechanism",
     "cram_md5_response",
     "decode_challenge",
     "login_response",
     "plain_initial_response",
+    "xoauth2_initial_response",
 ]
 
-MECHANISMS = ("PLAIN", "LOGIN", "CRAM-MD5")
+MECHANISMS = ("PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2")
 """The mechanisms smtptui computes responses for (the secret never leaves the client
-in the clear with CRAM-MD5; PLAIN and LOGIN need TLS to be safe)."""
+in the clear with CRAM-MD5; PLAIN and LOGIN need TLS to be safe; XOAUTH2 sends an
+OAuth 2.0 bearer token, not a password)."""
+
+PREFERENCE = ("CRAM-MD5", "PLAIN", "LOGIN")
+"""Chosen in this order among those advertised when the user names none: CRAM-MD5
+keeps the password off the wire; PLAIN is one round trip; LOGIN is the legacy one.
+XOAUTH2 only when asked for: its secret is a token, not the password."""
 
 
 class SASLError(ValueError):
@@ -45,6 +53,36 @@ def plain_initial_response(user: str, password: str, authzid: str = "") -> str:
     """``base64(authzid NUL user NUL password)`` (RFC 4616 §2)."""
     return _b64(_utf8(authzid, "authorization identity") + b"\0" + _utf8(user, "user name")
                 + b"\0" + _utf8(password, "password"))
+
+
+def xoauth2_initial_response(user: str, token: str) -> str:
+    """``base64("user=" user ^A "auth=Bearer " token ^A ^A)`` (Google's XOAUTH2, the
+    OAuth 2.0 SASL profile later standardised as OAUTHBEARER, RFC 7628)."""
+    for what, value in (("user name", user), ("token", token)):
+        if "\x01" in value:
+            raise SASLError(f"the {what} cannot contain a ^A (0x01) character")
+    return _b64(b"user=" + _utf8(user, "user name") + b"\x01auth=Bearer "
+                + _utf8(token, "token") + b"\x01\x01")
+
+
+def choose_mechanism(advertised: tuple[str, ...], requested: str | None) -> str:
+    """The mechanism to use: ``requested`` (any the server advertised, or one we
+    compute even when not advertised: the user asked), else the first of PREFERENCE
+    the server advertised. SASLError, one line, when there is none."""
+    offered = [m.upper() for m in advertised]
+    if requested:
+        mech = requested.upper()
+        if mech not in MECHANISMS:
+            raise SASLError(f"AUTH {mech}: smtptui computes {', '.join(MECHANISMS)} only")
+        return mech
+    for mech in PREFERENCE:
+        if mech in offered:
+            return mech
+    if not offered:
+        raise SASLError("the server does not advertise AUTH (after STARTTLS, many servers "
+                        "only offer it over TLS)")
+    raise SASLError(f"no mechanism in common: the server offers {' '.join(offered)}; "
+                    f"smtptui computes {', '.join(MECHANISMS)}")
 
 
 def decode_challenge(text: str) -> bytes:

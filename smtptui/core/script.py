@@ -21,6 +21,12 @@ is informational); ``x`` is a wildcard digit (``S: 2xx``). ``#!match text`` make
 following expectations strict: same code, same number of lines, same text on each
 line (trailing white space ignored); ``#!match code`` switches back.
 
+Replies left out. A script may start with its first command (the greeting is
+awaited, not checked) and may leave out the reply of any command but TURN: the reply
+is awaited and shown, never checked or counted. DATA's is taken as a 354 (the lines
+that follow are the message) and QUIT's as a 221. Commands in a row with no reply
+written after them are sent one at a time, each after the reply to the one before.
+
 Pipelining. Several commands in a row followed by as many replies are sent as a
 group before the replies are read (RFC 2920). A group must be answered in full
 before the next command, and a command that must end a group (HELO, EHLO, DATA,
@@ -194,6 +200,8 @@ class Expect:
     match: Match = "code"
     answers: int | None = None
     """Script line of the command (or of the data's ``.``) answered; None = greeting."""
+    implicit: bool = False
+    """Not written in the script: the reply is awaited and shown, nothing is checked."""
 
     @property
     def text(self) -> str:
@@ -346,7 +354,8 @@ class Script:
     @property
     def expectations(self) -> int:
         """How many things the script checks (replies, remote commands, remote data)."""
-        return sum(isinstance(s, (Expect, ExpectCommand, ExpectMessage)) for s in self.steps)
+        return sum(isinstance(s, (ExpectCommand, ExpectMessage))
+                   or isinstance(s, Expect) and not s.implicit for s in self.steps)
 
 
 # --- parsing -------------------------------------------------------------------------
@@ -513,6 +522,8 @@ class _Parser:
             )
 
     def include(self, n: int, arg: str) -> None:
+        if self.data is None and self.pending and self.pending[-1].verb == "DATA":
+            self.imply_replies()  # the 354 is left out: the message starts here
         if self.data is None:
             raise self.fail(
                 n,
@@ -582,11 +593,7 @@ class _Parser:
             self.continuable = "data"
             return
         if self.session == "greeting":
-            raise self.fail(
-                n,
-                f"a session starts with the server's greeting '{self.remote}: 220 ...' "
-                "before the first command",
-            )
+            self.imply_greeting(n)
         if self.session == "closed":
             raise self.fail(
                 n,
@@ -594,6 +601,13 @@ class _Parser:
                 f"with its greeting '{self.remote}: 220 ...' or a '#!session' line",
             )
         verb = _verb(body)
+        if self.pending and (self.answering or verb in _ALONE or self.pending[-1].verb
+                             in _LAST_IN_GROUP or self.pending[-1].verb == "."):
+            # The script does not write these replies: await them, check nothing.
+            self.imply_replies()
+            if self.data is not None or self.session == "closed":
+                self.our_line(n, body)  # message data after an implied 354, or a new session
+                return
         if self.pending:
             last = self.pending[-1]
             if self.answering:
@@ -683,7 +697,32 @@ class _Parser:
                 f"write the command as '{self.local}: ...' before it",
             )
 
-    def finish_reply(self, lines: tuple[str, ...]) -> None:
+    def imply_greeting(self, n: int) -> None:
+        """A script may start with its first command: the greeting is awaited, not checked."""
+        self.steps.append(Expect(n, (), "xxx", self.match, None, implicit=True))
+        self.session = "open"
+
+    def imply_replies(self) -> None:
+        """Replies the script leaves out (a command followed by something other than its
+        reply): each is awaited and shown, nothing is checked. TURN's cannot be left out:
+        the roles that follow depend on it. DATA's is taken as 354 (the lines that follow
+        are the message) and QUIT's as 221 (the session ends)."""
+        # Commands in a row with no reply written at all are not a pipelined group: each
+        # awaits its reply before the next is sent (no PIPELINING assumed).
+        sequential = not self.answering
+        moved = 0
+        while self.pending:
+            p = self.pending[0]
+            if p.verb == "TURN":
+                raise self.no_reply(p, found="no reply (TURN's decides who speaks next)")
+            self.reply_sep_code = {"DATA": "3xx", "QUIT": "2xx"}.get(p.verb, "xxx")
+            self.reply_start = p.line
+            self.finish_reply((), implicit=True)
+            if sequential:
+                self.steps.insert(p.index + 1 + moved, self.steps.pop())
+                moved += 1
+
+    def finish_reply(self, lines: tuple[str, ...], *, implicit: bool = False) -> None:
         code = self.reply_sep_code
         if self.session == "greeting":
             self.steps.append(Expect(self.reply_start, lines, code, self.match, None))
@@ -695,13 +734,13 @@ class _Parser:
                 self.steps[self.session_index] = Session(session.line, session.name, host)
             return
         p = self.pending.pop(0)
-        self.steps.append(Expect(self.reply_start, lines, code, self.match, p.line))
+        self.steps.append(Expect(self.reply_start, lines, code, self.match, p.line, implicit))
         self.answering = bool(self.pending)
         if self.pending:
             return
         if p.verb == "DATA" and code[0] == "3":
             self.data = []
-            self.data_start = self.reply_start + len(lines)
+            self.data_start = self.reply_start + max(len(lines), 1)
         elif p.verb == "TURN" and code[0] == "2":
             self.turned = True
             self.greeting_due = True
@@ -815,7 +854,7 @@ class _Parser:
                     f"expected our reply '{self.local}: NNN ...' to the remote's command on "
                     f"line {p.line}, found the end of the file",
                 )
-            raise self.no_reply(p, found="the end of the file")
+            self.imply_replies()
         if self.greeting_due:
             raise self.fail(
                 last,

@@ -396,7 +396,8 @@ async def probe_host(spec: HostSpec, options: ProbeOptions,
         warnings.append(f"TLS certificate not verified: {tls.verify_error}")
     return ProbeResult(
         target=target.original, host=spec.host, port=spec.port,
-        address=state.get("address"), mx_preference=spec.mx_preference,
+        address=state.get("address") or _attempted_address(spec),
+        mx_preference=spec.mx_preference,
         mail_domain=target.mail_domain, ok=error is None, error=error,
         step=None if error is None else step,
         banner_code=state.get("banner_code"), banner_lines=state.get("banner_lines"),
@@ -404,6 +405,14 @@ async def probe_host(spec: HostSpec, options: ProbeOptions,
         ptr=ptr, starttls_offered=state.get("starttls_offered", False),
         timings_ms=timings, warnings=tuple(warnings),
     )
+
+
+def _attempted_address(spec: HostSpec) -> str | None:
+    """The address a failed connection was tried on, when there was only one to try
+    (an IP literal, or one resolved address): the error text names it, so does JSON."""
+    if spec.addresses is not None:
+        return spec.addresses[0] if len(spec.addresses) == 1 else None
+    return spec.host if is_ip_literal(spec.host) else None
 
 
 def _failure(target: Target, host: str | None, step: str, reason: str,

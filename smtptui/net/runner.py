@@ -402,8 +402,8 @@ class _Run:
             note = None if ended else (
                 f"the end of data was never sent: the server answered after {octets} "
                 "octets of the message, so it cannot be delivered")
-            ok = step.matches(reply)
-            self.emit(StepResult("data", step.line, "." if ended else None, step.text,
+            ok = step.implicit or step.matches(reply)
+            self.emit(StepResult("data", step.line, "." if ended else None, _expected(step),
                                  _reply_lines(reply), ok, reply, data_octets=octets, note=note,
                                  data_preview=_preview(self.data_message)
                                  if self.data_message else ()))
@@ -424,15 +424,15 @@ class _Run:
             is_auth = command is not None and (command.verb.upper() == "AUTH"
                                                or command.line in self.secret_lines)
             self.in_auth = is_auth and (reply.code == 334 or step.code[:1] == "3")
-        ok = step.matches(reply)
-        note = step.differing_lines(reply) if ok else None
+        ok = step.implicit or step.matches(reply)
+        note = step.differing_lines(reply) if ok and not step.implicit else None
         if kind == "starttls" and reply.code == 220 and client.tls is not None:
             note = _tls_note(client)
         got = _reply_lines(reply)
         for secret in self.secrets:  # servers echo what they did not understand, any time
             got = _without_secret(got, secret)
         self.emit(StepResult("command" if kind == "starttls" else kind, step.line, sent,
-                             step.text, got, ok, reply, note=note))
+                             _expected(step), got, ok, reply, note=note))
         verb = sent.split(" ", 1)[0].upper() if sent else ""
         if verb == "DATA":
             self.data_accepted = reply.code is not None and 300 <= reply.code < 400
@@ -578,8 +578,14 @@ def _tls_note(client: SMTPClient) -> str:
     return f"TLS established: {info.version} {info.cipher} ({verified})"
 
 
+def _expected(step: Expect) -> str | None:
+    """What a StepResult says was expected: None for a reply the script left out."""
+    return None if step.implicit else step.text
+
+
 def _count_checks(steps: Sequence[Step]) -> int:
-    return sum(isinstance(s, (Expect, ExpectCommand, ExpectMessage)) for s in steps)
+    return sum(isinstance(s, (ExpectCommand, ExpectMessage))
+               or isinstance(s, Expect) and not s.implicit for s in steps)
 
 
 async def run_script(

@@ -46,7 +46,8 @@ def keywords(ehlo: dict) -> set[str]:
 def assert_one_failure_line(out: str, err: str, *needles: str) -> str:
     """A failure is one line naming host, step and reason -- never a traceback."""
     assert "Traceback" not in out + err
-    lines = [line for line in out.splitlines() if line.strip()]
+    # One failure line; what was learned before the failure follows, indented.
+    lines = [line for line in out.splitlines() if line.strip() and not line[0].isspace()]
     assert len(lines) == 1, out
     for needle in needles:
         assert needle in lines[0], lines[0]

@@ -51,7 +51,8 @@ def run_both(capsys, *argv: str) -> tuple[str, list[dict]]:
     out, err = capsys.readouterr()
     assert code == 1, out + err
     assert "Traceback" not in out + err and err == ""
-    lines = [x for x in out.splitlines() if x.strip()]
+    # One failure line; what was learned before the failure follows, indented.
+    lines = [x for x in out.splitlines() if x.strip() and not x[0].isspace()]
     assert len(lines) == 1, out
     code = main(["probe", "--json", "--helo", "client.test", *argv])
     out, err = capsys.readouterr()
@@ -87,7 +88,7 @@ def test_nothing_listening_on_ipv6_loopback(capsys) -> None:
         pytest.skip("no IPv6 loopback here")
     line, (r,) = run_both(capsys, f"[::1]:{port}")
     assert line.startswith(f"FAIL [::1]:{port}: connect: connection refused")
-    assert r["host"] == "::1" and r["address"] is None
+    assert r["host"] == "::1" and r["address"] == "::1"  # the address tried (issue 11)
 
 
 def test_wrong_address_family(capsys) -> None:
@@ -148,8 +149,22 @@ def test_implicit_tls_against_a_plain_server(capsys, plain_server: Server) -> No
 def test_verification_failure(capsys, starttls_server: Server) -> None:
     line, (r,) = run_both(capsys, starttls_server.target)
     assert line == (f"FAIL {starttls_server.target}: starttls: certificate verify failed: "
-                    "unable to get local issuer certificate")
+                    "unable to get local issuer certificate (to trust the server's CA give "
+                    "--cafile FILE, or --insecure to look anyway)")
     assert r["tls"] is None
+    # What was learned before the failure is kept (issue 11): the banner and the EHLO.
+    assert r["banner"]["code"] == 220 and r["ehlo"]["code"] == 250
+    assert "STARTTLS" in {c["keyword"] for c in r["ehlo"]["capabilities"]}
+
+
+def test_verification_failure_still_shows_what_was_learned(capsys,
+                                                           starttls_server: Server) -> None:
+    assert main(["probe", "--helo", "client.test", starttls_server.target]) == 1
+    out = capsys.readouterr().out
+    first, *rest = out.splitlines()
+    assert first.startswith("FAIL ") and "--cafile FILE" in first
+    assert any(line.split()[:2] == ["banner", "220"] for line in rest)
+    assert any(line.split()[:1] == ["STARTTLS"] for line in rest)
 
 
 @pytest.fixture
@@ -179,4 +194,4 @@ def test_connect_timeout(capsys, unanswered_port: int) -> None:
     line, (r,) = run_both(capsys, "--timeout", "0.5", f"127.0.0.1:{unanswered_port}")
     assert line == (f"FAIL 127.0.0.1:{unanswered_port}: connect: timed out after 0.5 s "
                     f"(127.0.0.1:{unanswered_port})")
-    assert r["address"] is None and r["banner"] is None
+    assert r["address"] == "127.0.0.1" and r["banner"] is None  # the address tried

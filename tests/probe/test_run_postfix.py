@@ -56,13 +56,15 @@ def _delivered(postfix: PostfixInstance, marker: str, wait: float = 15.0) -> byt
 
 
 def test_script_met_against_postfix_and_the_message_is_delivered(
-        capsys, tmp_path: Path, postfix: PostfixInstance) -> None:
+        capsys, tmp_path: Path, postfix: PostfixInstance, tls_files: TLSFiles) -> None:
     marker = f"m{time.time_ns()}"
     path = write_script(tmp_path, SCRIPT.replace("{marker}", marker))
-    code = main(["run", str(path), f"127.0.0.1:{postfix.smtp_port}"])
+    code = main(["run", str(path), f"127.0.0.1:{postfix.smtp_port}",
+                 "--cafile", str(tls_files.cafile)])
     out, err = capsys.readouterr()
     assert code == 0, out + err
     assert "7 of 7 expectations met" in out
+    assert "TLS established" in out  # --starttls auto, the default: not in clear text
     assert "MISS" not in out and err == ""
     data = _delivered(postfix, marker)
     assert data is not None, postfix.log_tail()
@@ -76,7 +78,8 @@ def test_rejected_recipient_is_a_miss_with_postfixs_reply(
     text = SCRIPT.replace(f"C: RCPT TO:<alice@{DOMAIN}>",
                           f"C: RCPT TO:<nobody@{DOMAIN}>")
     path = write_script(tmp_path, text)
-    code = main(["run", str(path), f"127.0.0.1:{postfix.smtp_port}", "--json"])
+    code = main(["run", str(path), f"127.0.0.1:{postfix.smtp_port}", "--json",
+                 "--starttls", "no"])
     out, err = capsys.readouterr()
     assert code == 1, out + err
     doc = json.loads(out)

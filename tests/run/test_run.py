@@ -102,11 +102,11 @@ def test_missed_json(smtpd, capsys):
 
 def test_bad_script_exit_2_with_file_line(tmp_path, capsys):
     bad = tmp_path / "bad.smtp"
-    bad.write_text("S: 220 x\nC: DATA\nC: oops\n")
+    bad.write_text("S: 220 x\nC: DATA\nS: 354 go\nC: oops\n")
     code, out, err = run_cli(capsys, str(bad), "127.0.0.1:25")
     assert code == 2 and out == ""
-    assert err == (f"smtptui run: {bad}:3: expected a reply line 'S: NNN ...' after the "
-                   "command on line 2, found 'C: oops'\n")
+    assert err == (f"smtptui run: {bad}:4: the message data started on line 4 never ends: "
+                   "write 'C: .' after its last line\n")
 
 
 def test_missing_include_is_a_script_error(tmp_path, capsys):
