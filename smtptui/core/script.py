@@ -46,6 +46,11 @@ missing final line end is added. The reply after ``C: .`` is the reply to the da
 If the server refuses DATA at run time, the data is not sent and its expectation
 is reported missed.
 
+BDAT. ``C: BDAT <size> [LAST]`` (RFC 3030 CHUNKING) is followed by its chunk written
+as our lines: each line and its CRLF count, and they must add up to exactly <size>
+octets (``C: BDAT 12`` then ``C: Subject: x`` is 10 + 2). The chunk is sent as it is
+-- no dot-stuffing, no end marker -- and the reply after it answers the whole chunk.
+
 Comments and blank lines. A line whose first non-blank character is ``#`` is a
 comment, except the directives ``#!include``, ``#!session`` and ``#!match``; a
 first line ``#!/...`` (a shebang) is a comment too. Data lines always carry their
@@ -268,6 +273,25 @@ class Include:
 
 
 @dataclass(frozen=True, slots=True)
+class Chunk:
+    """``BDAT <size> [LAST]`` and the chunk written on the lines after it (RFC 3030 §2):
+    exactly ``size`` octets, each line with its CRLF, sent as they are (no dot-stuffing,
+    no end marker); the reply after it answers the whole chunk."""
+
+    line: int
+    size: int
+    last: bool
+    lines: tuple[DataLine, ...]
+
+    @property
+    def text(self) -> str:
+        return f"BDAT {self.size}" + (" LAST" if self.last else "")
+
+    def data(self) -> bytes:
+        return b"".join(d.text.encode("utf-8") + b"\r\n" for d in self.lines)
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     """Message data we send after a 354, ended by ``.`` on ``end_line``."""
 
@@ -333,7 +357,8 @@ class ExpectMessage:
         return [x.rstrip() for x in received] == [x.rstrip() for x in self.lines]
 
 
-Step = Session | Command | Expect | Message | ExpectCommand | SendReply | ExpectMessage
+Step = (Session | Command | Expect | Message | Chunk | ExpectCommand | SendReply
+        | ExpectMessage)
 
 
 @dataclass(frozen=True, slots=True)
@@ -420,6 +445,9 @@ class _Parser:
     data: list[DataLine | Include] | None = None  # our message data being collected
     remote_data: list[str] | None = None  # the remote's message data (after TURN)
     data_start: int = 0
+    chunk: tuple[int, int, bool] | None = None  # BDAT being collected: step, size, LAST
+    chunk_lines: list[DataLine] = field(default_factory=list)
+    chunk_octets: int = 0
     continuable: str | None = None  # "command" / "data": the previous line can continue
     quit_line: int = 0
 
@@ -582,6 +610,9 @@ class _Parser:
     def our_line(self, n: int, body: str) -> None:
         if self.reply_lines:
             raise self.unfinished_reply(n)
+        if self.chunk is not None:
+            self.chunk_line(n, body)
+            return
         if self.data is not None:
             if body.strip() in (".", "<CRLF>.<CRLF>"):
                 self.steps.append(Message(self.data_start, n, tuple(self.data)))
@@ -628,6 +659,48 @@ class _Parser:
         self.steps.append(Command(n, body))
         self.pending.append(_Pending(len(self.steps) - 1, n, verb))
         self.continuable = "command"
+        if verb == "BDAT":
+            self.start_chunk(n, body)
+
+    # a BDAT chunk (RFC 3030): the lines after the command, exactly SIZE octets --------
+    def start_chunk(self, n: int, body: str) -> None:
+        m = _BDAT_RE.fullmatch(body.strip())
+        if m is None:
+            raise self.fail(n, "expected 'BDAT <size>' or 'BDAT <size> LAST' with the size "
+                               "in octets (RFC 3030 §2); the chunk follows on the next lines")
+        size, last = int(m.group(1)), m.group(2) is not None
+        if size > MAX_SCRIPT_OCTETS:
+            raise self.fail(n, f"a chunk of {size} octets cannot be written in a script")
+        self.continuable = None
+        self.chunk, self.chunk_lines, self.chunk_octets = (len(self.steps) - 1, size, last), [], 0
+        if size == 0:
+            self.end_chunk()
+
+    def chunk_line(self, n: int, body: str) -> None:
+        assert self.chunk is not None
+        _step, size, _last = self.chunk
+        self.chunk_lines.append(DataLine(n, body))
+        self.chunk_octets += len(body.encode("utf-8")) + 2
+        if self.chunk_octets > size:
+            start = self.steps[self.chunk[0]].line
+            raise self.fail(n, f"the chunk of the BDAT on line {start} is {size} octets, but "
+                               f"its lines (each with its CRLF) add up to {self.chunk_octets} "
+                               "by this line")
+        if self.chunk_octets == size:
+            self.end_chunk()
+
+    def end_chunk(self) -> None:
+        assert self.chunk is not None
+        index, size, last = self.chunk
+        line = self.steps[index].line
+        self.steps[index] = Chunk(line, size, last, tuple(self.chunk_lines))
+        self.chunk, self.chunk_lines, self.chunk_octets = None, [], 0
+
+    def unfinished_chunk(self, n: int) -> ScriptError:
+        assert self.chunk is not None
+        index, size, _ = self.chunk
+        return self.fail(n, f"the chunk of the BDAT on line {self.steps[index].line} is "
+                            f"{size} octets; its lines so far add up to {self.chunk_octets}")
 
     def continuation(self, n: int, line: str) -> None:
         if self.continuable == "command":
@@ -642,6 +715,8 @@ class _Parser:
 
     # the server's replies (we are the client) --------------------------------------------
     def server_reply(self, n: int, body: str) -> None:
+        if self.chunk is not None:
+            raise self.unfinished_chunk(n)
         if self.data is not None:
             raise self.fail(
                 n,
@@ -828,6 +903,8 @@ class _Parser:
 
     # end of file ---------------------------------------------------------------------------
     def finish(self, last: int) -> None:
+        if self.chunk is not None:
+            raise self.unfinished_chunk(last)
         if self.reply_lines:
             raise self.fail(
                 self.reply_start,
@@ -877,6 +954,8 @@ def _detect_notation(lines: Iterable[str]) -> Notation:
             return Notation.RFC821
     return Notation.RFC5321
 
+
+_BDAT_RE = re.compile(r"(?i)BDAT[ \t]+([0-9]{1,12})(?:[ \t]+(LAST))?")
 
 MAX_SCRIPT_OCTETS = 16 * 1024 * 1024
 """A script is read whole, so it is bounded (``run /dev/zero`` must not eat the memory);

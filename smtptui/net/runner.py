@@ -27,6 +27,7 @@ from typing import Any, Literal, Protocol
 
 from smtptui.core.replies import Reply
 from smtptui.core.script import (
+    Chunk,
     Command,
     DataLine,
     Expect,
@@ -373,6 +374,13 @@ class _Run:
                     self.secret_lines.add(step.line)
                     self.secrets.append(step.text)
                 await client.send_line(step.text, secret=secret)
+        elif isinstance(step, Chunk):
+            # BDAT and its chunk (RFC 3030); the reply is the next expectation's.
+            self.commands[step.line] = Command(step.line, step.text)
+            salvaged = await client.send_chunk(step.data(), last=step.last, await_reply=False)
+            if salvaged is not None:  # the server answered and hung up mid-chunk
+                raise _SessionGone(f"BDAT: the server answered {salvaged.code} and closed "
+                                   "the connection during the chunk")
         elif isinstance(step, Expect):
             await self.expect(step)
         elif isinstance(step, Message):

@@ -117,3 +117,25 @@ def test_script_with_starttls_against_postfix(capsys, tmp_path: Path, postfix: P
     # After TLS the capabilities are new: STARTTLS is no longer offered.
     after = out.split("TLS established", 1)[1]
     assert "250-STARTTLS" not in after and "250-PIPELINING" in after
+
+
+def test_bdat_script_against_postfix_is_delivered(capsys, tmp_path: Path,
+                                                  postfix: PostfixInstance) -> None:
+    """RFC 3030 CHUNKING in a script: two chunks, the second LAST, written inline."""
+    marker = f"b{time.time_ns()}"
+    first = f"Subject: {marker}\r\n\r\n".encode()
+    second = b"chunked body\r\n"
+    script = tmp_path / "bdat.smtp"
+    script.write_text(
+        "S: 220\nC: EHLO client.test\nS: 250\n"
+        f"C: MAIL FROM:<sender@client.test>\nS: 250\nC: RCPT TO:<alice@{DOMAIN}>\nS: 250\n"
+        f"C: BDAT {len(first)}\nC: Subject: {marker}\nC:\nS: 250\n"
+        f"C: BDAT {len(second)} LAST\nC: chunked body\nS: 250\n"
+        "C: QUIT\nS: 221\n")
+    code = main(["run", str(script), f"127.0.0.1:{postfix.smtp_port}", "--starttls", "no",
+                 "--timeout", "20"])
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
+    assert f"C: BDAT {len(second)} LAST" in out
+    delivered = _delivered(postfix, marker)
+    assert delivered is not None and b"chunked body" in delivered

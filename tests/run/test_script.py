@@ -445,3 +445,30 @@ def test_example_scripts_in_repository_parse():
     for name in names:
         s = load(os.path.join(here, name))
         check_includes(s)
+
+
+# -- BDAT (RFC 3030): the chunk is written on the lines after the command ------------------
+
+def test_bdat_chunks_are_collected_by_octets() -> None:
+    from smtptui.core.script import Chunk
+
+    s = parse("S: 220 x\nC: EHLO a\nS: 250\nC: MAIL FROM:<a@b.c>\nS: 250\nC: RCPT TO:<d@e.f>\n"
+              "S: 250\nC: BDAT 12\nC: Subject: x\nS: 250\nC: BDAT 6 LAST\nC: body\nS: 250\n"
+              "C: BDAT 0 LAST\nS: 250\n")
+    chunks = [st for st in s.steps if isinstance(st, Chunk)]
+    assert [(c.size, c.last, c.data()) for c in chunks] == [
+        (12, False, b"Subject: x\r\n"), (6, True, b"body\r\n"), (0, True, b"")]
+    assert chunks[0].text == "BDAT 12" and chunks[1].line == 11
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ("C: BDAT 5 LAST\nC: too long\n", "add up to 10 by this line"),
+    ("C: BDAT 40 LAST\nC: short\nS: 250\n", "is 40 octets; its lines so far add up to 7"),
+    ("C: BDAT many\n", "expected 'BDAT <size>'"),
+    ("C: BDAT 40 LAST\nC: never ends\n", "is 40 octets"),
+])
+def test_bdat_errors_name_the_line(text: str, problem: str) -> None:
+    head = "S: 220 x\nC: EHLO a\nS: 250\nC: MAIL FROM:<a@b.c>\nS: 250\nC: RCPT TO:<d@e.f>\nS: 250\n"
+    with pytest.raises(ScriptError) as info:
+        parse(head + text, "t.smtp")
+    assert problem in str(info.value) and str(info.value).startswith("t.smtp:")
