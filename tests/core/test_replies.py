@@ -292,17 +292,21 @@ def _cuts(data: bytes, points: list[int]) -> list[bytes]:
     return out
 
 
+def feed_chunked(data: bytes, points: list[int], **kw: int) -> list[Reply]:
+    """``data`` fed in the pieces ``points`` cut it into, then closed."""
+    p = ReplyParser(**kw)
+    out: list[Reply] = []
+    for chunk in _cuts(data, points):
+        out += p.feed(chunk)
+    last = p.close()
+    return out + ([last] if last is not None else [])
+
+
 @settings(max_examples=400, deadline=None)
 @given(data=_wire, points=st.lists(st.integers(min_value=0, max_value=2000), max_size=12))
 def test_any_bytes_any_chunking_same_replies(data: bytes, points: list[int]) -> None:
     whole = feed_all(data, max_line_length=64, max_reply_lines=5)
-    p = ReplyParser(max_line_length=64, max_reply_lines=5)
-    chunked: list[Reply] = []
-    for chunk in _cuts(data, points):
-        chunked += p.feed(chunk)
-    last = p.close()
-    if last is not None:
-        chunked.append(last)
+    chunked = feed_chunked(data, points, max_line_length=64, max_reply_lines=5)
     assert chunked == whole
     for r in whole:
         assert all(len(x.encode("utf-8", "surrogatepass")) <= 64 * 3 for x in r.lines)
@@ -400,13 +404,6 @@ def test_connection_closed_while_skipping_is_a_partial_reply() -> None:
 @given(data=_wire, points=st.lists(st.integers(min_value=0, max_value=2000), max_size=12))
 def test_octet_cap_is_independent_of_chunking(data: bytes, points: list[int]) -> None:
     whole = feed_all(data, max_line_length=16, max_reply_octets=40)
-    p = ReplyParser(max_line_length=16, max_reply_octets=40)
-    chunked: list[Reply] = []
-    for chunk in _cuts(data, points):
-        chunked += p.feed(chunk)
-    last = p.close()
-    if last is not None:
-        chunked.append(last)
-    assert chunked == whole
+    assert feed_chunked(data, points, max_line_length=16, max_reply_octets=40) == whole
     for r in whole:
         assert len(r.raw) <= 40 + 16 + 2

@@ -223,6 +223,17 @@ class PostfixInstance:
     def mailbox_dir(self) -> Path:
         return self.root / "vmail"
 
+    def delivered(self, marker: str, user: str = "alice", wait: float = 15.0) -> bytes | None:
+        """The message to ``user`` holding ``marker``, once delivered (bounded wait)."""
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            for f in (self.mailbox_dir / user).glob("**/new/*"):
+                data = f.read_bytes()
+                if marker.encode() in data:
+                    return data
+            time.sleep(0.1)
+        return None
+
     def _write_config(self) -> None:
         etc = self.config_dir
         for d in (etc, self.root / "spool", self.root / "data", self.mailbox_dir):

@@ -43,16 +43,6 @@ def write_script(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def _delivered(postfix: PostfixInstance, marker: str, wait: float = 15.0) -> bytes | None:
-    """The message to alice holding ``marker``, once Postfix has delivered it (bounded)."""
-    deadline = time.monotonic() + wait
-    while time.monotonic() < deadline:
-        for f in (postfix.mailbox_dir / "alice").glob("**/new/*"):
-            data = f.read_bytes()
-            if marker.encode() in data:
-                return data
-        time.sleep(0.1)
-    return None
 
 
 def test_script_met_against_postfix_and_the_message_is_delivered(
@@ -66,7 +56,7 @@ def test_script_met_against_postfix_and_the_message_is_delivered(
     assert "7 of 7 expectations met" in out
     assert "TLS established" in out  # --starttls auto, the default: not in clear text
     assert "MISS" not in out and err == ""
-    data = _delivered(postfix, marker)
+    data = postfix.delivered(marker)
     assert data is not None, postfix.log_tail()
     # Un-stuffed by Postfix: the lines arrive as the script wrote them.
     assert b"\n.a line that starts with a dot\n" in data.replace(b"\r\n", b"\n")
@@ -137,5 +127,5 @@ def test_bdat_script_against_postfix_is_delivered(capsys, tmp_path: Path,
     out, err = capsys.readouterr()
     assert code == 0, out + err
     assert f"C: BDAT {len(second)} LAST" in out
-    delivered = _delivered(postfix, marker)
+    delivered = postfix.delivered(marker)
     assert delivered is not None and b"chunked body" in delivered

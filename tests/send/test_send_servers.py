@@ -104,15 +104,6 @@ def tls_server(tls_files):  # type: ignore[no-untyped-def]
 # ------------------------------------------------------------------------------ postfix
 
 
-def _delivered(postfix, marker: str, wait: float = 15.0) -> bytes | None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + wait
-    while time.monotonic() < deadline:
-        for f in (postfix.mailbox_dir / "alice").glob("**/new/*"):
-            data = f.read_bytes()
-            if marker.encode() in data:
-                return data
-        time.sleep(0.1)
-    return None
 
 
 @pytest.mark.parametrize("method", ["--bdat", "--no-bdat"])
@@ -132,7 +123,7 @@ def test_postfix_delivers_headers_attachment_and_8bit_body(
     assert code == 0, out + err
     assert ("C: BDAT " in out) == (method == "--bdat")
     assert "(verified)" in out
-    data = _delivered(postfix, marker)
+    data = postfix.delivered(marker)
     assert data is not None, postfix.log_tail()
     msg = email.message_from_bytes(data, policy=email.policy.default)
     assert msg["Subject"] == marker and msg["MIME-Version"] == "1.0"
