@@ -33,8 +33,8 @@ __all__ = [
     "connector_for",
     "make_connector",
     "options",
+    "persona_names",
     "printable",
     "private_file",
     "script_lines",
-    "persona_names",
 ]

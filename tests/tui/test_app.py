@@ -447,3 +447,32 @@ async def test_no_color_keeps_reply_classes_apart(data_home: Path,
         text = "\n".join(rows(app))
         assert "S: 220 smtptui.test" in text and "✓ done" in text
         assert "S: 503" in text and "✗ failed" in text
+
+
+async def test_against_postfix_starttls_verified_and_a_message_sent(
+        data_home: Path, postfix, tls_files) -> None:
+    """The CI Postfix: STARTTLS verified with --cafile, EHLO again, a message composed and
+    accepted."""
+    from tests.probe.postfix import DOMAIN
+
+    spec = ConnectSpec(target=f"127.0.0.1:{postfix.smtp_port}", cafile=str(tls_files.cafile))
+    app = SmtpApp(spec)
+    async with app.run_test(size=SIZE) as pilot:
+        await greeted(pilot, app)
+        assert has_row(app, "S: 220 mx1.lab.test ESMTP Postfix")
+        await send(pilot, app, "EHLO client.test", "S:┌250-mx1.lab.test")
+        await pilot.press("ctrl+t")
+        await until(pilot, lambda: app.main.snapshot.tls is not None, "TLS")
+        assert app.main.snapshot.tls.verified
+        app.main.command.value = "EHLO client.test"
+        await pilot.press("enter")
+        await until(pilot, lambda: sum(r.startswith("S:┌250-mx1") for r in rows(app)) == 2,
+                    "EHLO after TLS")
+        await send(pilot, app, f"MAIL FROM:<tester@{DOMAIN}>", "S: 250 2.1.0")
+        await send(pilot, app, f"RCPT TO:<alice@{DOMAIN}>", "S: 250 2.1.5")
+        await send(pilot, app, "DATA", "S: 354")
+        composer = app.main.composer
+        await until(pilot, lambda: composer.display, "the composer")
+        composer.editor.text = composer.editor.text.replace("Subject: ", "Subject: from the app")
+        await pilot.press("ctrl+j")
+        await until(pilot, lambda: has_row(app, "S: 250 2.0.0 Ok: queued as"), "queued")
