@@ -1,5 +1,8 @@
 """Command-line entry point: argument parsing and dispatch.
 
+``smtptui`` with no command (or with a TARGET, ``--persona``, ``--world`` or connection
+options) opens the app; ``smtptui COMMAND ...`` runs a headless command.
+
 Each subcommand lives in its own module under ``smtptui.commands`` and is imported only
 when it runs, so ``smtptui check`` or ``smtptui --help`` never pays for Textual,
 prompt_toolkit, rich or dnspython.
@@ -41,11 +44,17 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser(load: Sequence[str] = ()) -> argparse.ArgumentParser:
     """The parser; subcommand arguments are loaded only for the names in ``load``."""
+    from smtptui.commands.app import USAGE
+    from smtptui.commands.app import build_parser as app_parser
+
     parser = _Parser(
         prog="smtptui",
         description="Talk SMTP by hand: grammar checks, explanations and test messages from "
                     "these commands; completion as you type is in the interactive shell "
-                    "(smtptui shell) and the app.",
+                    f"(smtptui shell) and the app: with no COMMAND ({USAGE}), smtptui opens "
+                    "the app on the embedded teaching server (or on TARGET).",
+        epilog="The app:\n" + app_parser().format_help().split("\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"smtptui {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -56,8 +65,29 @@ def build_parser(load: Sequence[str] = ()) -> argparse.ArgumentParser:
     return parser
 
 
+def _opens_app(argv: Sequence[str]) -> bool:
+    """No COMMAND first: the app (``smtptui``, ``smtptui TARGET``, ``smtptui --persona
+    X``); ``--help``/``--version`` alone stay the top-level ones."""
+    if not argv:
+        return True
+    return not (argv[0] in SUBCOMMANDS or argv[0] in ("-h", "--help", "--version"))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if _opens_app(argv):
+        from smtptui.commands import app
+
+        parser = app.build_parser()
+        parser.error = _Parser.error.__get__(parser)  # type: ignore[method-assign]
+        args = parser.parse_args(argv)
+        if not app.has_terminal():
+            # Piped or scripted: no screen to draw on. Say what works instead.
+            build_parser().print_help()
+            print("smtptui: error: the app needs a terminal (stdin and stdout are not "
+                  "one); the commands above work without", file=sys.stderr)
+            return 2
+        return _run(app, args)
     # Import only the module of the subcommand actually asked for.
     wanted = [a for a in argv if a in SUBCOMMANDS][:1]
     parser = build_parser(wanted)
@@ -65,9 +95,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    module = importlib.import_module(SUBCOMMANDS[args.command][0])
+    return _run(importlib.import_module(SUBCOMMANDS[args.command][0]), args)
+
+
+def _run(module: object, args: argparse.Namespace) -> int:
     try:
-        return int(module.run(args) or 0)
+        return int(module.run(args) or 0)  # type: ignore[attr-defined]
     except KeyboardInterrupt:
         print("smtptui: interrupted", file=sys.stderr)
         return 130

@@ -52,8 +52,11 @@ def run(args: argparse.Namespace) -> int:
         lang = pick_language(lesson.languages, args.lang, os.environ)
     except ValueError as exc:
         return _fail(str(exc))
-    if importlib.util.find_spec("smtptui.tui") is None:
+    run_lesson = None
+    if importlib.util.find_spec("smtptui.tui") is not None:
+        # The app exists before its guided mode does: ask for the entry point itself.
+        run_lesson = getattr(importlib.import_module("smtptui.tui.app"), "run_lesson", None)
+    if run_lesson is None:
         return _fail("the guided mode needs the app (not built yet); "
                      f"'smtptui run {args.lesson}' plays the lesson headless")
-    app = importlib.import_module("smtptui.tui.app")
-    return int(app.run_lesson(lesson, args, lang) or 0)
+    return int(run_lesson(lesson, args, lang) or 0)

@@ -10,15 +10,19 @@ from smtptui.net.errors import printable
 from smtptui.session.autosave import History, private_file, script_lines
 from smtptui.session.connect import (
     Connector,
+    ConnectSpec,
     DomainConnector,
     EmbeddedConnector,
     MXChoice,
+    connector_for,
     make_connector,
     options,
+    persona_names,
 )
 from smtptui.session.session import Session, SessionError
 
 __all__ = [
+    "ConnectSpec",
     "Connector",
     "DomainConnector",
     "EmbeddedConnector",
@@ -26,8 +30,10 @@ __all__ = [
     "MXChoice",
     "Session",
     "SessionError",
+    "connector_for",
     "make_connector",
     "options",
+    "persona_names",
     "printable",
     "private_file",
     "script_lines",

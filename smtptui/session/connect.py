@@ -35,13 +35,16 @@ if TYPE_CHECKING:
     from smtptui.server.world import World
 
 __all__ = [
+    "ConnectSpec",
     "Connector",
     "DomainConnector",
     "EmbeddedConnector",
     "MXChoice",
     "TargetConnector",
+    "connector_for",
     "make_connector",
     "options",
+    "persona_names",
     "timeouts_for",
 ]
 
@@ -318,3 +321,91 @@ def make_connector(target: str | None, options: ProbeOptions, *, tls: bool = Fal
     assert parsed.host is not None
     return _Target([(parsed.host, parsed.port, None, None)], implicit_tls=parsed.implicit_tls,
                    ssl_context=ctx, timeouts=timeouts, family=options.family)
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectSpec:
+    """Where to connect, as plain values a front end can keep, show and edit (the launch
+    options and the connect dialog): the same TARGET forms and options as ``probe`` and
+    ``run``. ``target`` None means the embedded teaching server with ``world`` (a world
+    file; None: the built-in world) and ``persona``.
+
+    Front ends build connectors from this instead of importing ``net`` themselves.
+    """
+
+    target: str | None = None
+    tls: bool = False
+    starttls: str = "manual"   # interactive: the user types STARTTLS (or auto, yes, no)
+    cafile: str | None = None
+    insecure: bool = False
+    timeout: float | None = None
+    resolver: str | None = None
+    helo: str | None = None
+    family: int = 0
+    world: str | None = None
+    persona: str | None = None
+
+    @property
+    def embedded(self) -> bool:
+        return self.target is None
+
+    def describe(self) -> str:
+        """One line naming the place: the target, or the embedded server and persona."""
+        if self.target is None:
+            where = f"world {self.world}" if self.world else "built-in world"
+            return f"embedded teaching server ({self.persona or 'its persona'}, {where})"
+        return self.target + (" (implicit TLS)" if self.tls else "")
+
+
+def connector_for(spec: ConnectSpec, *, on_event: Callable[[ServerEvent], None] | None = None
+                  ) -> Connector:
+    """The connector for ``spec``; ValueError (one line, for the user) when a target,
+    option, world file, persona or certificate file is wrong."""
+    import socket
+
+    from smtptui.net.probe import ProbeOptions
+
+    if spec.target is not None and spec.world is not None:
+        raise ValueError("--world configures the embedded teaching server; it cannot be "
+                         "used with a TARGET")
+    if spec.target is not None and spec.persona is not None:
+        raise ValueError("--persona configures the embedded teaching server; it cannot be "
+                         "used with a TARGET")
+    if spec.starttls not in ("manual", "auto", "yes", "no"):
+        raise ValueError(f"--starttls {spec.starttls!r}: expected auto, yes or no")
+    if spec.cafile is not None:
+        try:
+            with open(spec.cafile, "rb"):
+                pass
+        except OSError as exc:
+            raise ValueError(f"--cafile {spec.cafile}: {exc.strerror or exc}") from None
+    resolver = None
+    if spec.resolver:
+        from smtptui.net.dns import parse_nameserver
+
+        try:
+            resolver = parse_nameserver(spec.resolver)
+        except ValueError as exc:
+            raise ValueError(f"--resolver: {exc}") from None
+    options = ProbeOptions(helo=spec.helo or socket.getfqdn() or "localhost",
+                           starttls="auto" if spec.starttls == "manual"  # type: ignore[arg-type]
+                           else spec.starttls,
+                           cafile=spec.cafile, insecure=spec.insecure, timeout=spec.timeout,
+                           resolver=resolver, family=spec.family, ptr=False)
+    world = None
+    if spec.target is None and spec.world is not None:
+        from smtptui.server.world import WorldError, load_world
+
+        try:
+            world = load_world(spec.world)
+        except (WorldError, OSError) as exc:
+            raise ValueError(str(exc)) from None
+    return make_connector(spec.target, options, tls=spec.tls, world=world,
+                          persona=spec.persona, on_event=on_event)
+
+
+def persona_names() -> tuple[str, ...]:
+    """The embedded server's personas (for a front end's picker)."""
+    from smtptui.server.world import PERSONA_NAMES
+
+    return tuple(PERSONA_NAMES)

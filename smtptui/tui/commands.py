@@ -1,0 +1,56 @@
+"""Every action of the app, as data: one table feeds the key bindings, the footer, the
+command palette (Ctrl+P) and the help screen, so they can never disagree."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+__all__ = ["ACTIONS", "Action", "bindings"]
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    action: str          # the App action ("send_verb('NOOP')" ...)
+    title: str           # palette title
+    help: str            # one line: what it does and why
+    key: str = ""        # key binding ("" = palette only)
+    footer: bool = False  # shown in the footer
+    short: str = ""      # the footer's word (default: the title)
+
+
+ACTIONS: tuple[Action, ...] = (
+    Action("help", "Help for the command under the cursor",
+           "the command table's syntax, meaning, RFC section and replies", "f1", True, "Help"),
+    Action("toggle_dialect", "Switch dialect (RFC 821 / RFC 5321)",
+           "check typed lines against RFC 821 or RFC 5321 grammar", "f2", True, "Dialect"),
+    Action("toggle_raw", "Raw view on/off",
+           "show the exact bytes: CRLF, bare LF and non-printables escaped", "f3", True, "Raw"),
+    Action("toggle_panel", "State panel on/off", "show or hide the session panel", "f4", False, "Panel"),
+    Action("reconnect", "Reconnect", "connect again to the same server (the transcript "
+           "goes on)", "f5", False, "Reconnect"),
+    Action("connect", "Connect to another server",
+           "a host, host:port, smtp://, smtps://, @domain, or the embedded server", "ctrl+o",
+           True, "Connect"),
+    Action("starttls", "STARTTLS", "upgrade the connection to TLS (RFC 3207)", "ctrl+t", False, "STARTTLS"),
+    Action("auth", "AUTH (log in)", "authenticate; the secret is masked on screen and in "
+           "every file", "ctrl+g", False, "AUTH"),
+    Action("send_verb('NOOP')", "NOOP", "ask the server to do nothing (is it alive?)"),
+    Action("send_verb('RSET')", "RSET", "abort the mail transaction, keep the session"),
+    Action("send_verb('QUIT')", "QUIT", "end the session politely (221, then the server "
+           "closes)"),
+    Action("disconnect", "Disconnect now", "drop the connection without QUIT"),
+    Action("save", "Save the transcript", "as a .smtp script (smtptui run replays it) or "
+           "JSON", "ctrl+s", True, "Save"),
+    Action("copy_swaks", "Copy the session as a swaks command line",
+           "the same session as one swaks command (the password is never included)", "ctrl+b", False, "swaks"),
+    Action("focus_transcript", "Go to the transcript", "select an entry; Enter explains it",
+           "ctrl+up", False, "Transcript"),
+    Action("focus_input", "Go to the command line", "type a command", "ctrl+down", False, "Input"),
+)
+
+
+def bindings() -> list[Binding]:
+    return [Binding(a.key, a.action, a.short or a.title, show=a.footer)
+            for a in ACTIONS if a.key]

@@ -1,0 +1,1 @@
+"""The app's widgets: transcript view, command line, state panel, message composer."""
