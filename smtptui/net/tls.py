@@ -14,6 +14,7 @@ to a private temporary file as PEM).
 from __future__ import annotations
 
 import contextlib
+import functools
 import ipaddress
 import os
 import ssl
@@ -26,8 +27,11 @@ from smtptui.net.errors import printable
 __all__ = [
     "TLSInfo",
     "cert_summary",
+    "default_context",
+    "handshake_failure",
     "is_insecure",
     "make_tls_context",
+    "session_info",
     "unverified_context",
     "verify_reason",
 ]
@@ -114,6 +118,13 @@ def make_tls_context(*, cafile: str | None = None, insecure: bool = False) -> ss
 def is_insecure(ctx: ssl.SSLContext) -> bool:
     """True for a context made with ``insecure=True`` (verify first, then fall back)."""
     return bool(getattr(ctx, _INSECURE_MARK, False))
+
+
+@functools.cache
+def default_context() -> ssl.SSLContext:
+    """The verifying context used when the caller gives none (loaded once: the trust
+    store costs milliseconds)."""
+    return make_tls_context()
 
 
 def unverified_context() -> ssl.SSLContext:
@@ -208,3 +219,62 @@ def _iso_time(value: str | None) -> str:
     except ValueError:
         return value
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+# ----------------------------------------------------------- one policy for both drivers
+
+
+def session_info(ssl_object: Any, ctx: ssl.SSLContext, mode: TLSMode, *,
+                 verify_error: str | None = None) -> TLSInfo:
+    """What a finished handshake established. ``verify_error``: why the verified
+    handshake failed before the insecure fallback; otherwise the context says whether
+    the certificate was checked (a context without verification or host name check
+    never counts as verified)."""
+    if verify_error is not None:
+        verified = False
+    elif ctx.verify_mode == ssl.CERT_NONE:
+        verified, verify_error = False, "verification disabled"
+    elif not ctx.check_hostname:
+        verified, verify_error = False, "host name not checked"
+    else:
+        verified = True
+    if ssl_object is None:
+        return TLSInfo(mode, "", "", verified, verify_error, "", "", (), "", "")
+    cipher = ssl_object.cipher() or ("", "", None)
+    summary = cert_summary(ssl_object)
+    return TLSInfo(
+        mode=mode,
+        version=ssl_object.version() or "",
+        cipher=cipher[0] or "",
+        verified=verified,
+        verify_error=verify_error,
+        subject=summary["subject"],
+        issuer=summary["issuer"],
+        san=summary["san"],
+        not_before=summary["not_before"],
+        not_after=summary["not_after"],
+        bits=cipher[2],
+    )
+
+
+def established_note(info: TLSInfo) -> str:
+    verdict = "verified" if info.verified else f"NOT verified: {info.verify_error}"
+    return f"TLS established: {info.version} {info.cipher} ({verdict})"
+
+
+def handshake_failure(step: str, exc: BaseException) -> tuple[str, str]:
+    """A failed handshake (other than a certificate that did not verify) as (the note
+    for the transcript, the reason of the TLSFailure)."""
+    if isinstance(exc, ssl.SSLError):
+        reason = str(exc.reason or exc).replace("_", " ").lower()
+        hint = ""
+        if step == "tls" and "wrong version number" in reason:
+            hint = " (is this a plain SMTP port? try without implicit TLS)"
+        return f"TLS handshake failed: {reason}", f"TLS handshake failed: {reason}{hint}"
+    if isinstance(exc, OSError):
+        from smtptui.net.connection import os_reason
+
+        reason = os_reason(exc)
+    else:
+        reason = "unexpected end of stream"
+    return f"TLS handshake failed: {reason}", f"TLS handshake failed: {reason}"
