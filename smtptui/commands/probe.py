@@ -150,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
         # to TLS never pays for loading the system trust store.
         import dataclasses
 
-        from smtptui.net.client import make_tls_context
+        from smtptui.net.tls import make_tls_context
 
         try:
             ctx = make_tls_context(cafile=options.cafile, insecure=options.insecure)
@@ -164,34 +164,75 @@ def run(args: argparse.Namespace) -> int:
         print(err_style.warn("smtptui probe: warning: --insecure: TLS certificates are "
                              "not verified; anyone on the path can read and change this "
                              "session"), file=sys.stderr)
+    if _one_shot(targets, options):
+        return _run_blocking(targets[0], options, args.json, out, style)
     import asyncio
 
     return asyncio.run(_run(targets, options, args.concurrency, args.json, out, style))
+
+
+def _one_shot(targets: list[Target], options: ProbeOptions) -> bool:
+    """One host that needs no DNS of ours (no MX, no --resolver, no PTR lookup): probed
+    by the blocking client, without starting an event loop (asyncio alone costs more
+    than swaks' whole probe). Everything else -- several targets, a mail domain, DNS --
+    runs concurrently on the event loop."""
+    from smtptui.net.probe import is_ip_literal, ptr_wanted
+
+    if len(targets) != 1 or options.resolver is not None:
+        return False
+    host = targets[0].host
+    if host is None:  # a mail domain: MX lookup
+        return False
+    return not options.ptr or is_ip_literal(host) and not ptr_wanted(host, options)
+
+
+def _run_blocking(target: Target, options: ProbeOptions, as_json: bool, out: TextIO,
+                  style: Style) -> int:
+    from smtptui.net.blocking import BlockingSMTPClient, run_blocking
+    from smtptui.net.probe import ProbeResult, expand_target, probe_host
+
+    failed = 0
+    first = True
+    for spec in run_blocking(expand_target(target, options)):
+        if isinstance(spec, ProbeResult):
+            result = spec
+        else:
+            result = run_blocking(probe_host(spec, options, client_class=BlockingSMTPClient))
+        failed += not result.ok
+        _emit(result, as_json, out, style, first)
+        first = False
+    return 1 if failed else 0
 
 
 async def _run(targets: list[Target], options: ProbeOptions, concurrency: int,
                as_json: bool, out: TextIO, style: Style) -> int:
     from smtptui.net.probe import probe_targets
 
-    if as_json:
-        import json
     failed = 0
     first = True
     async for result in probe_targets(targets, options, concurrency=concurrency):
         failed += not result.ok
-        if as_json:
-            record = result.to_json_dict()
-            if record.get("error"):
-                record["error"] += tls_hint(record["error"])
-            out.write(json.dumps(record, ensure_ascii=True) + "\n")
-        else:
-            text = format_result(result, style)
-            if not first and "\n" in text:
-                out.write("\n")
-            out.write(text + "\n")
-            first = False
-        out.flush()
+        _emit(result, as_json, out, style, first)
+        first = False
     return 1 if failed else 0
+
+
+def _emit(result: ProbeResult, as_json: bool, out: TextIO, style: Style, first: bool) -> None:
+    """One probe's report: a JSON line, or the human report (a blank line between
+    reports of several lines)."""
+    if as_json:
+        import json
+
+        record = result.to_json_dict()
+        if record.get("error"):
+            record["error"] += tls_hint(record["error"])
+        out.write(json.dumps(record, ensure_ascii=True) + "\n")
+    else:
+        text = format_result(result, style)
+        if not first and "\n" in text:
+            out.write("\n")
+        out.write(text + "\n")
+    out.flush()
 
 
 # ------------------------------------------------------------------------- human output

@@ -22,6 +22,7 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from smtptui.core.commands import COMMANDS
 from smtptui.core.data import DotStuffer
@@ -46,6 +47,7 @@ __all__ = [
     "ClientConnection",
     "DataCapture",
     "DataStats",
+    "StartTLS",
     "Timeouts",
     "candidate_addresses",
     "format_seconds",
@@ -65,6 +67,9 @@ MAX_REPLY_OCTETS = 1024 * 1024
 discarded, so what a hostile server can make us hold per reply is bounded."""
 DATA_TRANSCRIPT_LIMIT = 64 * 1024
 """Message octets kept in the transcript per DATA; the rest is counted, not kept."""
+
+StartTLS = Literal["auto", "yes", "no"]
+"""When to upgrade a plain connection: when advertised, always (fail if not), never."""
 
 def _families() -> tuple[int, int]:
     """``socket.AF_INET`` and ``socket.AF_INET6`` without importing socket here (the

@@ -15,22 +15,31 @@ never send queries off the machine.
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
-import ssl
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from smtptui.core.ehlo import Capabilities, Capability
-from smtptui.net.client import SMTPClient, Timeouts, TLSInfo, make_tls_context
+from smtptui.net.connection import StartTLS, Timeouts
 from smtptui.net.errors import SMTPClientError, printable
-from smtptui.net.targets import Target
-from smtptui.net.tls import StartTLS
 
 if TYPE_CHECKING:
+    import asyncio
+    import ssl
+
+    from smtptui.core.ehlo import Capabilities, Capability
     from smtptui.core.replies import Reply
+    from smtptui.net.steps import ClientSteps
+    from smtptui.net.targets import Target
+    from smtptui.net.tls import TLSInfo
+
+def make_tls_context(*, cafile: str | None = None, insecure: bool = False) -> ssl.SSLContext:
+    """:func:`smtptui.net.tls.make_tls_context`, imported when a probe first needs TLS
+    (ssl is not imported by a plain probe)."""
+    from smtptui.net import tls
+
+    return tls.make_tls_context(cafile=cafile, insecure=insecure)
 
 
 # The steps a probe times, in order; the first five are the JSON ``timings_ms`` keys.
@@ -276,9 +285,25 @@ async def _ptr(address: str, banner_host: str | None, options: ProbeOptions) -> 
     return PTRResult(tuple(found.get("names", ())), bool(found.get("matches_banner")))
 
 
+def ptr_wanted(address: str | None, options: ProbeOptions) -> bool:
+    """Whether a probe of ``address`` looks up its PTR (not for loopback addresses
+    unless a resolver is given; never with ``--no-ptr``)."""
+    return bool(options.ptr and address and (options.resolver is not None
+                                             or not _is_loopback(address)))
+
+
 async def probe_host(spec: HostSpec, options: ProbeOptions,
-                     contexts: _TLSContexts | None = None) -> ProbeResult:
-    """Probe one host; never raises (except cancellation): failures are in the result."""
+                     contexts: _TLSContexts | None = None,
+                     client_class: type[ClientSteps] | None = None) -> ProbeResult:
+    """Probe one host; never raises (except cancellation): failures are in the result.
+
+    ``client_class``: the driver (default: the asyncio SMTPClient); a blocking one runs
+    the same probe with :func:`~smtptui.net.blocking.run_blocking` when no PTR lookup
+    is wanted (that lookup runs alongside, on the event loop)."""
+    if client_class is None:
+        from smtptui.net.client import SMTPClient
+
+        client_class = SMTPClient
     contexts = contexts or _TLSContexts(options)
     target = spec.target
     timings: dict[str, float | None] = dict.fromkeys(STEPS)
@@ -286,7 +311,7 @@ async def probe_host(spec: HostSpec, options: ProbeOptions,
     warnings: list[str] = []
     if options.insecure:
         warnings.append("--insecure: the TLS certificate is not verified")
-    client: SMTPClient | None = None
+    client: ClientSteps | None = None
     ptr_task: asyncio.Task[PTRResult] | None = None
     step = "connect"
     start = mark = time.perf_counter()
@@ -299,7 +324,7 @@ async def probe_host(spec: HostSpec, options: ProbeOptions,
 
     error: str | None = None
     try:
-        client = await SMTPClient.connect(
+        client = await client_class.connect(  # type: ignore[attr-defined]
             spec.host, spec.port,
             implicit_tls=target.implicit_tls,
             server_hostname=spec.server_hostname,
@@ -322,9 +347,9 @@ async def probe_host(spec: HostSpec, options: ProbeOptions,
         if greeting.code != 220:
             raise _Failed(step, f"server refuses service: {_reply_text(greeting)}")
         banner_words = greeting.lines[0].split() if greeting.lines else []
-        if options.ptr and state["address"] and (
-            options.resolver is not None or not _is_loopback(state["address"])
-        ):
+        if ptr_wanted(state["address"], options):
+            import asyncio
+
             ptr_task = asyncio.create_task(
                 _ptr(state["address"], banner_words[0] if banner_words else None, options))
 
@@ -377,7 +402,7 @@ async def probe_host(spec: HostSpec, options: ProbeOptions,
         error, step = str(exc), exc.step
     except TimeoutError:  # before OSError, its base class
         error = f"{step}: timed out"
-    except (OSError, ssl.SSLError, EOFError) as exc:
+    except (OSError, EOFError) as exc:  # ssl.SSLError included
         error = f"{step}: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}"
     except Exception as exc:  # noqa: BLE001 -- one bad server must not cost a traceback
         error = f"{step}: unexpected {type(exc).__name__}: {exc}"
@@ -474,6 +499,8 @@ async def probe_targets(targets: Sequence[Target], options: ProbeOptions, *,
     Results are yielded as they finish, not in target order, so a slow server never holds
     back the report on the fast ones.
     """
+    import asyncio
+
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
     sem = asyncio.Semaphore(concurrency)

@@ -22,9 +22,11 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from smtptui.net.connection import StartTLS
 from smtptui.net.errors import printable
 
 __all__ = [
+    "StartTLS",
     "TLSInfo",
     "cert_summary",
     "default_context",
@@ -81,10 +83,6 @@ class TLSInfo:
         d = asdict(self)
         d["san"] = list(self.san)
         return d
-
-
-StartTLS = Literal["auto", "yes", "no"]
-"""When to upgrade a plain connection: when advertised, always (fail if not), never."""
 
 
 def make_tls_context(*, cafile: str | None = None, insecure: bool = False) -> ssl.SSLContext:
