@@ -940,7 +940,8 @@ def connector_for(args: argparse.Namespace, plan: Plan) -> tuple[Connector, str]
         if not domain:
             raise UsageError("no TARGET and no domain in the first --to address")
         target = f"@{domain}"
-    return make_connector(target, options_from_args(args), tls=args.tls), target
+    # One message to one host: the blocking client, no event loop (see net.blocking).
+    return make_connector(target, options_from_args(args), tls=args.tls, blocking=True), target
 
 
 def run(args: argparse.Namespace) -> int:
@@ -956,10 +957,15 @@ def run(args: argparse.Namespace) -> int:
     if args.insecure:
         print(err.warn("smtptui send: warning: --insecure: TLS certificates are not "
                        "verified"), file=sys.stderr)
-    import asyncio
-
     sender = Sender(plan, printer)
-    outcome = asyncio.run(_deliver(sender, connector))
+    if getattr(connector, "blocking", False):
+        from smtptui.net.blocking import run_blocking
+
+        outcome = run_blocking(_deliver(sender, connector))
+    else:
+        import asyncio
+
+        outcome = asyncio.run(_deliver(sender, connector))
     printer.result(plan, outcome, where)
     if args.save:
         try:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import ssl
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -43,12 +42,12 @@ from smtptui.core.state import State
 from smtptui.core.transcript import (
     Direction,
     Entry,
-    Transcript,
     hide_tokens,
     mask,
     secret_tokens,
 )
-from smtptui.net.client import SMTPClient, Timeouts
+from smtptui.net.client import SMTPClient
+from smtptui.net.connector import TargetConnector
 from smtptui.net.errors import ProtocolViolation, ServerClosed, SMTPClientError, StepTimeout
 from smtptui.net.targets import format_host_port
 from smtptui.net.tls import StartTLS
@@ -152,38 +151,6 @@ class Connector(Protocol):
         ...
 
     async def __call__(self, session: Session) -> SMTPClient: ...
-
-
-@dataclass(frozen=True, slots=True)
-class TargetConnector:
-    """Every session connects to the same TARGET (the script's host names are only
-    informational). ``candidates``: (host, port, pre-resolved addresses or None,
-    TLS server name or None), tried in order -- the MX hosts of a ``@domain`` target."""
-
-    candidates: Sequence[tuple[str, int, Sequence[str] | None, str | None]]
-    implicit_tls: bool = False
-    ssl_context: ssl.SSLContext | None = None
-    timeouts: Timeouts = field(default_factory=Timeouts)
-    family: int = 0
-
-    def label(self, session: Session | None = None) -> str:
-        host, port = self.candidates[0][:2]
-        return format_host_port(host, port)
-
-    async def __call__(self, session: Session | None = None, *,
-                       transcript: Transcript | None = None) -> SMTPClient:
-        failure: SMTPClientError | None = None
-        for host, port, addresses, server_name in self.candidates:
-            try:
-                return await SMTPClient.connect(
-                    host, port, implicit_tls=self.implicit_tls, server_hostname=server_name,
-                    ssl_context=self.ssl_context, timeouts=self.timeouts, family=self.family,
-                    addresses=addresses, transcript=transcript,
-                )
-            except SMTPClientError as exc:
-                failure = failure or exc
-        assert failure is not None
-        raise failure
 
 
 def message_chunks(message: Message, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:

@@ -3,7 +3,8 @@
 - :class:`EmbeddedConnector` -- the embedded teaching server, started on the caller's
   event loop (an ephemeral 127.0.0.1 port per world host, never a fixed port that
   collides with a local MTA), STARTTLS verified against its own certificate;
-- :class:`TargetConnector` (from :mod:`smtptui.net.runner`) -- a TARGET;
+- :class:`TargetConnector` (from :mod:`smtptui.net.connector`) -- a TARGET, with the
+  asyncio client or, for one-shot commands, the blocking one;
 - :class:`DomainConnector` -- ``@domain``: the domain's MX hosts (RFC 5321 §5.1),
   resolved once, tried in order (or one picked by the user: :meth:`DomainConnector.mx`).
 
@@ -15,20 +16,23 @@ run``, ``serve``, the app and the shell all get theirs from :func:`make_connecto
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from smtptui.net.client import SMTPClient, Timeouts, make_tls_context
+# Light on purpose: a one-shot command (send) connects from here without importing
+# asyncio, the asyncio client or the script runner; they are imported where used.
+from smtptui.net.connection import Timeouts
+from smtptui.net.connector import TargetConnector
 from smtptui.net.errors import ConnectError
-from smtptui.net.runner import TargetConnector
 
 if TYPE_CHECKING:
+    import asyncio
     import ssl
 
     from smtptui.core.transcript import Transcript
+    from smtptui.net.client import SMTPClient
     from smtptui.net.probe import ProbeOptions
     from smtptui.net.targets import Target
     from smtptui.server.app import ServerEvent
@@ -146,6 +150,9 @@ class EmbeddedConnector:
                                             f"{getattr(exc, 'strerror', None) or exc}") from None
         _server, port = self._servers[key]
         cert = self.cafile(hint)
+        from smtptui.net.client import SMTPClient
+        from smtptui.net.tls import make_tls_context
+
         ctx = make_tls_context(cafile=str(cert)) if cert.exists() else None
         return await SMTPClient.connect(
             "127.0.0.1", port, server_hostname=name if ctx is not None else None,
@@ -287,11 +294,16 @@ def options(*, helo: str | None = None, starttls: str = "no", cafile: str | None
 def make_connector(target: str | None, options: ProbeOptions, *, tls: bool = False,
                    world: World | None = None, persona: str | None = None,
                    maildir: str | None = None, tls_dir: str | None = None,
-                   on_event: Callable[[ServerEvent], None] | None = None) -> Connector:
+                   on_event: Callable[[ServerEvent], None] | None = None,
+                   blocking: bool = False) -> Connector:
     """The connector for a TARGET (host, host:port, [v6]:port, smtp://, smtps://,
     @domain) or, with no TARGET, the embedded teaching server with ``world`` (default:
     the built-in world) and ``persona``. ValueError (a usage error, one line) for a bad
-    target, world, persona or certificate file."""
+    target, world, persona or certificate file.
+
+    ``blocking``: a host TARGET gets the blocking client, for a one-shot command that
+    runs without an event loop (its connector's ``blocking`` is then True; the embedded
+    server, an ``@domain`` and ``--resolver`` still need the event loop)."""
     timeouts = timeouts_for(options.timeout)
     if target is None:
         from smtptui.server.world import WorldError, default_world
@@ -313,6 +325,8 @@ def make_connector(target: str | None, options: ProbeOptions, *, tls: bool = Fal
         ctx = options.ssl_context
     elif options.cafile is not None or options.insecure:
         try:
+            from smtptui.net.tls import make_tls_context
+
             ctx = make_tls_context(cafile=options.cafile, insecure=options.insecure)
         except (OSError, ValueError) as exc:
             raise ValueError(str(exc)) from None  # names the file already
@@ -320,7 +334,8 @@ def make_connector(target: str | None, options: ProbeOptions, *, tls: bool = Fal
         return DomainConnector(parsed, options, ctx, timeouts)
     assert parsed.host is not None
     return _Target([(parsed.host, parsed.port, None, None)], implicit_tls=parsed.implicit_tls,
-                   ssl_context=ctx, timeouts=timeouts, family=options.family)
+                   ssl_context=ctx, timeouts=timeouts, family=options.family,
+                   blocking=blocking)
 
 
 @dataclass(frozen=True, slots=True)
