@@ -11,6 +11,7 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,61 @@ def test_core_imports_only_the_standard_library() -> None:
                 elif top not in sys.stdlib_module_names and top != "__future__":
                     offenders.append(f"{path.name}: {name}")
     assert offenders == []
+
+
+_ONE_SHOT = """
+import io, json, sys, contextlib
+from smtptui.cli import main
+out = io.StringIO()
+with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+    code = main({argv!r})
+print(json.dumps({{"code": code, "asyncio": "asyncio" in sys.modules,
+                  "ssl": "ssl" in sys.modules, "out": out.getvalue()}}))
+"""
+
+
+@pytest.fixture(scope="module")
+def loopback_smtpd() -> Iterator[int]:
+    import socket
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Sink
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    controller = Controller(Sink(), hostname="127.0.0.1", port=port, server_hostname="arch.test")
+    controller.start()
+    try:
+        yield port
+    finally:
+        controller.stop()
+
+
+@pytest.mark.parametrize(
+    ("argv", "needs_ssl"),
+    [
+        (["probe", "--helo", "arch.test", "--starttls", "no", "{target}"], False),
+        (["probe", "--json", "--helo", "arch.test", "{target}"], False),
+        (["send", "--to", "sink@arch.test", "--from", "me@arch.test", "--starttls", "no",
+          "--ehlo", "arch.test", "--server", "{target}"], False),
+        (["check", "NOOP"], False),
+    ],
+    ids=lambda a: " ".join(a) if isinstance(a, list) else str(a),
+)
+def test_one_shot_commands_run_without_an_event_loop(argv: list[str], needs_ssl: bool,
+                                                     loopback_smtpd: int) -> None:
+    """``probe`` of one host, ``send`` of one message and ``check`` use the blocking
+    client (or no network at all): asyncio, which costs more to import than swaks' whole
+    probe, is never imported; nor is ssl when no TLS is used."""
+    target = f"127.0.0.1:{loopback_smtpd}"
+    argv = [a.replace("{target}", target) for a in argv]
+    proc = subprocess.run(
+        [sys.executable, "-c", _ONE_SHOT.format(argv=argv)], cwd=ROOT, capture_output=True,
+        text=True, timeout=60, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["code"] == 0, result["out"]
+    assert result["asyncio"] is False, f"{argv} imported asyncio"
+    assert result["ssl"] is needs_ssl, f"{argv}: ssl imported: {result['ssl']}"
