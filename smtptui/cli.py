@@ -42,18 +42,26 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def build_parser(load: Sequence[str] = ()) -> argparse.ArgumentParser:
-    """The parser; subcommand arguments are loaded only for the names in ``load``."""
-    from smtptui.commands.app import USAGE
-    from smtptui.commands.app import build_parser as app_parser
+def build_parser(load: Sequence[str] = (), *, top_help: bool = True
+                 ) -> argparse.ArgumentParser:
+    """The parser; subcommand arguments are loaded only for the names in ``load``.
+    ``top_help=False`` (a subcommand was named first, so the top-level help cannot be
+    printed) skips describing the app, whose parser costs milliseconds to build."""
+    description = ("Talk SMTP by hand: grammar checks, explanations and test messages from "
+                   "these commands; completion as you type is in the interactive shell "
+                   "(smtptui shell) and the app")
+    epilog = None
+    if top_help:
+        from smtptui.commands.app import USAGE
+        from smtptui.commands.app import build_parser as app_parser
 
+        description += (f": with no COMMAND ({USAGE}), smtptui opens the app on the "
+                        "embedded teaching server (or on TARGET).")
+        epilog = "The app:\n" + app_parser().format_help().split("\n", 1)[1]
     parser = _Parser(
         prog="smtptui",
-        description="Talk SMTP by hand: grammar checks, explanations and test messages from "
-                    "these commands; completion as you type is in the interactive shell "
-                    f"(smtptui shell) and the app: with no COMMAND ({USAGE}), smtptui opens "
-                    "the app on the embedded teaching server (or on TARGET).",
-        epilog="The app:\n" + app_parser().format_help().split("\n", 1)[1],
+        description=description,
+        epilog=epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"smtptui {__version__}")
@@ -90,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(app, args)
     # Import only the module of the subcommand actually asked for.
     wanted = [a for a in argv if a in SUBCOMMANDS][:1]
-    parser = build_parser(wanted)
+    parser = build_parser(wanted, top_help=argv[0] not in SUBCOMMANDS)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()

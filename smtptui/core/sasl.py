@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
 
 __all__ = [
     "MECHANISMS",
@@ -109,6 +107,9 @@ def login_response(challenge: str, user: str, password: str) -> tuple[str, str]:
 
 def cram_md5_response(challenge: str, user: str, password: str) -> str:
     """``base64(user SP hex(HMAC-MD5(password, challenge)))`` (RFC 2195 §2)."""
+    import hashlib  # here: every client asks is_secret_line, few ever compute CRAM-MD5
+    import hmac
+
     raw = decode_challenge(challenge)
     digest = hmac.new(_utf8(password, "password"), raw, hashlib.md5).hexdigest()
     return _b64(_utf8(user, "user name") + b" " + digest.encode("ascii"))
