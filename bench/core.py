@@ -10,6 +10,9 @@ Prints figures and ratios measured in the same run (absolute times are noisy):
    ``smtptui check`` imports), next to ``import smtplib`` in the same run.
 4. ``smtptui check LINE`` as a whole process against a bare ``python -c pass``
    (goal: <= 3x).
+5. smtptui's own import cost on the probe path: the self time (``-X importtime``) of
+   every ``smtptui`` module a probe of one host imports, the standard library excluded
+   (goal: <= 15 ms).
 
 Run: ``python bench/core.py`` (about half a minute).
 """
@@ -179,6 +182,27 @@ def import_cost_ms(modules: list[str], top: str) -> float:
     return total / 1000
 
 
+def own_import_cost_ms(modules: list[str], top: str = "smtptui") -> float:
+    """The self time of the modules named ``top...`` when ``modules`` are imported in a
+    fresh interpreter: our own code, without what it imports from the standard library."""
+    stmt = "; ".join(f"import {m}" for m in modules)
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", stmt],
+                          capture_output=True, text=True, cwd=ROOT, check=True, env=child_env())
+    total = 0
+    for line in proc.stderr.splitlines():
+        if not line.startswith("import time:") or "|" not in line:
+            continue
+        own, _, name = line.removeprefix("import time:").split("|")
+        if name.strip().startswith(top) and own.strip().isdigit():
+            total += int(own)
+    return total / 1000
+
+
+PROBE_PATH = ["smtptui.cli", "smtptui.commands.probe", "smtptui.commands._style",
+              "smtptui.net.probe", "smtptui.net.blocking", "smtptui.net.targets",
+              "smtptui.core.ehlo"]
+"""What ``smtptui probe HOST`` imports (one host, no DNS: the blocking client)."""
+
 CORE_MODULES = [f"smtptui.core.{m}" for m in (
     "grammar", "replies", "codes", "ehlo", "state", "completion", "data", "transcript",
     "script")]
@@ -232,6 +256,9 @@ def main() -> int:
     ours_proc = whole_process(check_cmd + ["check", "MAIL FROM:<smith@example.org> SIZE=1000"])
     print(f"4. whole process: `smtptui check LINE` {ours_proc * 1000:.1f} ms vs "
           f"`python -c pass` {bare * 1000:.1f} ms: ratio {ours_proc / bare:.2f} (goal <= 3.0)")
+    own = min(own_import_cost_ms(PROBE_PATH) for _ in range(5))
+    print(f"5. smtptui's own import time on the probe path (self time of smtptui modules, "
+          f"no stdlib, best of 5): {own:.1f} ms (goal <= 15: {'met' if own <= 15 else 'MISSED'})")
     return 0
 
 
