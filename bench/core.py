@@ -93,7 +93,7 @@ def reply_bytes(n: int) -> bytes:
 def bench_ours(data: bytes) -> float:
     best = float("inf")
     for _ in range(5):
-        parser = ReplyParser(max_reply_lines=REPLY_LINES + 10)
+        parser = ReplyParser(max_reply_lines=REPLY_LINES + 10, max_reply_octets=len(data) + 1)
         t0 = time.perf_counter()
         replies = []
         for i in range(0, len(data), CHUNK):
@@ -114,7 +114,7 @@ def bench_ours_socket(data: bytes) -> float:
     for _ in range(5):
         a, b = socket.socketpair()
         writer = threading.Thread(target=_send_all, args=(b, data))
-        parser = ReplyParser(max_reply_lines=REPLY_LINES + 10)
+        parser = ReplyParser(max_reply_lines=REPLY_LINES + 10, max_reply_octets=len(data) + 1)
         t0 = time.perf_counter()
         writer.start()
         replies = []
