@@ -16,9 +16,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from smtptui.core.text import printable
 from smtptui.server.personas import Persona, format_date, get_persona, new_qid
 from smtptui.server.storage import Store
 from smtptui.server.world import World
+
+__all__ = ["LOG_LIMIT", "ServerApp", "ServerEvent", "printable"]
+
+LOG_LIMIT = 300
+"""Characters of one log event: what a client typed is quoted, escaped, and cut here."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,23 +82,6 @@ class ServerApp:
     def emit(self, session: int, peer: str, text: str) -> None:
         if self.on_event is not None:
             try:
-                self.on_event(ServerEvent(session, printable(peer), printable(text), time.time()))
+                self.on_event(ServerEvent(session, printable(peer, 100), printable(text, LOG_LIMIT), time.time()))
             except Exception:  # noqa: BLE001 - a broken log (closed pipe, UI bug) must not end sessions
                 self.on_event = None
-
-
-def printable(text: str, limit: int = 300) -> str:
-    """``text`` safe to show in a terminal: control and format characters (escape
-    sequences, bidi overrides, NUL) become ``\\xNN`` / ``\\uNNNN``; very long text is cut.
-    Event texts quote what clients typed, and a hostile client must not be able to drive
-    the teacher's terminal."""
-    if len(text) > limit:
-        text = text[:limit] + f"... ({len(text) - limit} more characters)"
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else _escape(c) for c in text)
-
-
-def _escape(c: str) -> str:
-    n = ord(c)
-    return f"\\x{n:02x}" if n < 0x100 else f"\\u{n:04x}" if n < 0x10000 else f"\\U{n:08x}"
