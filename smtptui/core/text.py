@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 
-__all__ = ["ascii_int", "is_ascii_digits", "ip_literal", "printable"]
+__all__ = ["ascii_int", "ip_literal", "is_ascii_digits", "printable"]
 
 _NAMED = {"\r": "\\r", "\n": "\\n", "\t": "\\t"}
 
