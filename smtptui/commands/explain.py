@@ -42,7 +42,7 @@ _RESET = "\x1b[0m"
 
 _MAX_SHOWN = 12
 _MAX_ERRORS = 10  # unreadable replies reported one by one; the rest are counted
-_ENHANCED_ONLY = re.compile(r"^\d\.\d{1,3}\.\d{1,3}$")
+_ENHANCED_ONLY = re.compile(r"^[0-9]\.[0-9]{1,3}\.[0-9]{1,3}$")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -16,6 +16,8 @@ import signal
 import sys
 import time
 
+from smtptui.core.text import is_ascii_digits
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--listen", metavar="HOST:PORT", default="127.0.0.1:0",
@@ -46,7 +48,7 @@ def parse_listen(text: str) -> tuple[str, int]:
         if not sep:
             raise ValueError(f"--listen {text!r}: expected HOST:PORT")
         host = host or "127.0.0.1"
-    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+    if not is_ascii_digits(port_text) or not 0 <= int(port_text) <= 65535:
         raise ValueError(f"--listen {text!r}: port must be a number from 0 to 65535")
     return host, int(port_text)
 

@@ -24,6 +24,7 @@ from smtptui.core.commands import COMMANDS, help_text, lookup
 from smtptui.core.data import DotStuffer, DotUnstuffer
 from smtptui.core.extensions import PARAMETERS
 from smtptui.core.grammar import check
+from smtptui.core.text import ascii_int
 from smtptui.server import delivery
 from smtptui.server.delivery import Kind, Target
 from smtptui.server.paths import Path, parse_member, parse_path, split_path_and_params
@@ -661,7 +662,8 @@ class TeachingSMTP(SMTP):
             return
         for p in params:
             name, _, value = p.partition("=")
-            if name.upper() == "SIZE" and int(value) > self.host.message_limit:
+            size = ascii_int(value) if name.upper() == "SIZE" else None
+            if size is not None and size > self.host.message_limit:
                 await self.reply("size_declared")
                 return
         self.txn.kind = verb

@@ -28,10 +28,10 @@ DEFAULT_MAX_RECIPIENTS = 100  # RFC 821 §4.5.3 / RFC 5321 §4.5.3.1.8: at least
 DEFAULT_SIZE_LIMIT = 10 * 1024 * 1024
 DEFAULT_MAX_SESSIONS = 100
 
-_ZONE_RE = re.compile(r"^([+-])(\d\d):?(\d\d)$")
+_ZONE_RE = re.compile(r"^([+-])([0-9][0-9]):?([0-9][0-9])$")
 _ZONE_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+-]{0,9}$")
-_IPV4_RE = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
-_HOSTNAME_RE = re.compile(r"^(?:\[[^\]\s]+\]|#\d+|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)$")
+_IPV4_RE = re.compile(r"^[0-9]{1,3}(?:\.[0-9]{1,3}){3}$")
+_HOSTNAME_RE = re.compile(r"^(?:\[[^\]\s]+\]|#[0-9]+|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)$")
 _KEYWORD_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*(?: [\x21-\x7e]+)*$")
 
 
@@ -551,10 +551,10 @@ def _check_loops(ctx: _Ctx, world: World, tables: Mapping[str, tuple]) -> None:
                 n = _node(world, h, fwd.to)
                 edges[(h.hostname, "forwards", name)] = [n] if n else []
     done: set[tuple[str, str, str]] = set()
-    for start in edges:
+    for start, first_children in edges.items():
         trail: list[tuple[str, str, str]] = []
         on_trail: set[tuple[str, str, str]] = set()
-        stack = [(start, iter(edges[start]))]
+        stack = [(start, iter(first_children))]
         trail.append(start)
         on_trail.add(start)
         while stack:

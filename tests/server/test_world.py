@@ -109,11 +109,11 @@ def test_a_lesson_world_table_is_accepted(tmp_path):
     # Item 10: a list or forward that comes back to itself, named with its whole cycle.
     ('hostname = "a.test"\n[lists]\nall = ["bob", "all"]\n',
      ":3: lists.all: the list includes itself (all@a.test -> all@a.test)"),
-    ('hostname = "a.test"\n[lists]\nx = ["y"]\ny = ["z@b.test"]\n[hosts."b.test"]\n'
-     'lists = { z = ["x@a.test"] }\n',
+    (('hostname = "a.test"\n[lists]\nx = ["y"]\ny = ["z@b.test"]\n[hosts."b.test"]\n'
+     'lists = { z = ["x@a.test"] }\n'),
      ":3: lists.x: the list includes itself (x@a.test -> y@a.test -> z@b.test -> x@a.test)"),
-    ('hostname = "a.test"\n[forwards]\nfred = { to = "fred@b.test" }\n[hosts."b.test"]\n'
-     'forwards = { fred = { to = "fred@a.test" } }\n',
+    (('hostname = "a.test"\n[forwards]\nfred = { to = "fred@b.test" }\n[hosts."b.test"]\n'
+     'forwards = { fred = { to = "fred@a.test" } }\n'),
      ":3: forwards.fred: the forward comes back to itself (fred@a.test -> fred@b.test"),
     # Item 14: a STARTTLS host needs a name a certificate can hold.
     ('hostname = "#123"\n', ":1: hostname: '#123' cannot be the name in a TLS certificate"),
