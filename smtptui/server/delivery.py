@@ -67,6 +67,16 @@ class _Walk:
         self.count = 0
 
 
+def leaves_world(world: World, path: Path) -> str | None:
+    """The first domain of ``path`` -- a hop of its source route or its final domain --
+    that is not in the world, or None. ``<@other.test:victim@evil.example>`` passes a
+    world host but ends outside: relaying there is refused at RCPT, like any other."""
+    for domain in (*path.route, path.domain):
+        if domain is not None and not in_world(world, domain):
+            return domain
+    return None
+
+
 def route(world: World, at: Host | None, at_name: str, path: Path, kind: Kind,
           hops: tuple[str, ...] = (), depth: int = 0, walk: _Walk | None = None
           ) -> list[Target]:

@@ -21,8 +21,9 @@ from smtptui.server.personas import Persona, format_date, get_persona, new_qid
 from smtptui.server.storage import Store
 from smtptui.server.world import World
 
-__all__ = ["LOG_LIMIT", "ServerApp", "ServerEvent", "printable"]
+__all__ = ["AUTH_TABLE_SIZE", "LOG_LIMIT", "ServerApp", "ServerEvent", "printable"]
 
+AUTH_TABLE_SIZE = 10_000  # client addresses whose AUTH failures are remembered
 LOG_LIMIT = 300
 """Characters of one log event: what a client typed is quoted, escaped, and cut here."""
 
@@ -56,12 +57,19 @@ class ServerApp:
         self.sessions = 0
         self.open: set[Any] = set()  # live TeachingSMTP connections, for a clean stop
         self.turn_delivered: set[int] = set()
+        self.auth_failures: dict[str, int] = {}  # client address -> recent AUTH failures
         self._ids = itertools.count(1)
         host = world.host
         self.version = host.software_version or self.persona.version
         # A world may pin the clock (a lesson set in 1999): it starts there and runs on.
         self.clock_offset = (datetime.fromisoformat(host.clock).timestamp() - time.time()
                              if host.clock else 0.0)
+
+    def note_auth_failure(self, ip: str) -> None:
+        """Count a failed AUTH from ``ip``; the table is bounded (oldest dropped)."""
+        self.auth_failures[ip] = self.auth_failures.pop(ip, 0) + 1
+        while len(self.auth_failures) > AUTH_TABLE_SIZE:
+            del self.auth_failures[next(iter(self.auth_failures))]
 
     def next_session_id(self) -> int:
         return next(self._ids)
