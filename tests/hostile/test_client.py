@@ -79,7 +79,8 @@ def _check(case: Case, outcome: Outcome, command: str) -> None:
         assert outcome.returncode == 1, outcome.output[-2000:]
         assert case.step in outcome.output.lower(), outcome.output[-2000:]
     if case.kept is not None:
-        assert case.kept in _received(outcome, command), outcome.output[-2000:]
+        assert case.kept in _received(outcome, command), (
+            "transcript lost: " + outcome.output[-2000:])
 
 
 def _received(outcome: Outcome, command: str) -> str:

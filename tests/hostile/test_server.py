@@ -139,7 +139,7 @@ def test_serve_refuses_a_looping_world_at_load_time(tmp_path):
     path = world_file(tmp_path, 'hostname = "lab.test"\n[lists]\nall = ["bob", "all"]\n')
     proc = subprocess.run([sys.executable, "-m", "smtptui", "serve", "--listen",
                            "127.0.0.1:0", "--world", str(path)], capture_output=True,
-                          text=True, timeout=60)
+                          text=True, timeout=60, check=False)
     assert proc.returncode == 2
     assert f"{path}:3: lists.all: the list includes itself" in proc.stderr
 
@@ -429,10 +429,9 @@ async def test_500_concurrent_connections_are_all_served(lab, loop_errors):
     assert codes == [250] * 500
     # and the 501st, while 500 are open, gets 421
     held = [await s.connect() for _ in range(500)]
-    extra, greeting = await s.connect()
-    assert greeting == ["421 SU-SCORE.ARPA Too many sessions, try again later"] or \
-        greeting[0].startswith("421"), greeting
-    assert held
+    _, greeting = await s.connect()
+    assert greeting == ["421 SU-SCORE.ARPA Too many sessions, try again later"]
+    assert len(held) == 500
 
 
 async def test_pipelined_garbage_is_answered_in_order_then_cut_off(lab, loop_errors):
