@@ -30,6 +30,10 @@ class Case:
     xfail: dict[str, str] | None = None    # command -> reason, for fixes still on main
 
 
+_MIXED = ("client: a reply whose lines have different codes (an error diagnostic) is "
+          "taken as its first line's code and the step passes; found here, not among "
+          "items 1-8")
+
 CASES: dict[str, Case] = {
     "no-greeting": Case(lambda: hs.no_greeting, "greeting", kept=None),
     "close-after-greeting": Case(lambda: hs.close_after_greeting, "ehlo"),
@@ -41,7 +45,9 @@ CASES: dict[str, Case] = {
     "drip-reply": Case(lambda: hs.drip_reply, "ehlo"),
     "code-out-of-range": Case(lambda: hs.greet_then({b"EHLO": b"700 what\r\n",
                                                      b"HELO": b"700 what\r\n"}), "ehlo"),
-    "mixed-codes": Case(lambda: hs.greet_then({b"EHLO": b"250-a\r\n550 b\r\n"}), None),
+    # RFC 5321 §4.2.1: every line of a reply has the same code; 250-/550 is no reply.
+    "mixed-codes": Case(lambda: hs.greet_then({b"EHLO": b"250-a\r\n550 b\r\n"}), "ehlo",
+                        xfail=dict.fromkeys(("probe", "run"), _MIXED)),
     "bare-lf-cr": Case(lambda: hs.greet_then({b"EHLO": b"250-a\n250-b\rc\r\n250 c\n"},
                                              b"220 hostile.test bare\n"), None),
     "nul-invalid-utf8": Case(lambda: hs.greet_then(
