@@ -190,17 +190,12 @@ def test_run_after_turn_has_a_whole_step_deadline(raw_server, tmp_path):
     assert "timed out" in outcome.output
 
 
-_ITEM6 = pytest.mark.xfail(strict=True, reason="client item 6: being fixed on main "
-                           "(bounded reads of scripts and lessons)")
-
-
 @pytest.mark.parametrize("args", [
-    pytest.param(["run", "/dev/zero"], id="run-script-dev-zero", marks=_ITEM6),
+    pytest.param(["run", "/dev/zero"], id="run-script-dev-zero"),
     pytest.param(["run", "-", "--world", "/dev/zero"], id="run-world-dev-zero"),
     pytest.param(["serve", "--listen", "127.0.0.1:0", "--world", "/dev/zero"],
                  id="serve-world-dev-zero"),
-    pytest.param(["lessons", "--check", "/dev/zero"], id="lessons-check-dev-zero",
-                 marks=_ITEM6),
+    pytest.param(["lessons", "--check", "/dev/zero"], id="lessons-check-dev-zero"),
 ])
 def test_reading_an_endless_file_is_bounded(args):
     """An endless input file is an error (too big), not all of memory."""
@@ -213,9 +208,7 @@ def test_reading_an_endless_file_is_bounded(args):
 
 @pytest.mark.parametrize("args", [
     pytest.param(["probe", ""], id="probe"),
-    pytest.param(["run", "{script}", ""], id="run", marks=pytest.mark.xfail(
-        strict=True, reason="client item 7: being fixed on main (an empty TARGET ran "
-        "against the embedded server)")),
+    pytest.param(["run", "{script}", ""], id="run"),
 ])
 def test_an_empty_target_is_a_usage_error(tmp_path, args):
     script = tmp_path / "s.smtp"
