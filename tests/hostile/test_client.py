@@ -142,8 +142,14 @@ def certificates(tmp_path_factory):
     return hs.Certificates(tmp_path_factory.mktemp("hostile-tls"))
 
 
+_TLS_FUTURE = pytest.mark.xfail(strict=True, reason=(
+    "client (net/client.py _handshake, on main since b312036/e84c2dc): after a failed "
+    "certificate check `run` prints 'Future exception was never retrieved' with a "
+    "traceback; probe does not"))
+
+
 @pytest.mark.parametrize("kind", TLS_CASES)
-@pytest.mark.parametrize("command", ["probe", "run"])
+@pytest.mark.parametrize("command", ["probe", pytest.param("run", marks=_TLS_FUTURE)])
 def test_a_certificate_that_does_not_verify_fails_the_starttls_step(
         raw_server, tmp_path, certificates, kind, command):
     server = raw_server(hs.starttls_with(certificates.contexts[kind]))
