@@ -20,6 +20,7 @@ from smtptui.commands._style import use_colour
 from smtptui.core.diagnostics import Diagnostic
 from smtptui.core.grammar import Dialect, check
 from smtptui.core.limits import InputTooLong
+from smtptui.core.text import printable
 
 if TYPE_CHECKING:  # the EHLO model is imported only when --ehlo-capabilities is given
     from smtptui.core.ehlo import Capabilities
@@ -141,26 +142,6 @@ def _strip_eol(line: str) -> str:
     return line
 
 
-def _display(ch: str) -> str:
-    """How a character is echoed: non-printable characters as Python-style escapes."""
-    if ch == " " or ch.isprintable():
-        return ch
-    o = ord(ch)
-    if ch == "\t":
-        return "\\t"
-    if ch == "\r":
-        return "\\r"
-    if ch == "\n":
-        return "\\n"
-    if 0xDC80 <= o <= 0xDCFF:  # an octet that was not UTF-8 (surrogateescape)
-        return f"\\x{o - 0xDC00:02x}"
-    if o <= 0xFF:
-        return f"\\x{o:02x}"
-    if o <= 0xFFFF:
-        return f"\\u{o:04x}"
-    return f"\\U{o:08x}"
-
-
 def _width(shown: str) -> int:
     if len(shown) == 1 and unicodedata.east_asian_width(shown) in ("W", "F"):
         return 2
@@ -176,7 +157,7 @@ def echo_line(line: str) -> tuple[str, list[int]]:
     cols: list[int] = []
     col = 0
     for ch in line:
-        shown = _display(ch)
+        shown = printable(ch, None, backslash=False)  # escapes, one per character
         cols.append(col)
         parts.append(shown)
         col += _width(shown)

@@ -32,6 +32,7 @@ from smtptui.core.codes import (
 )
 from smtptui.core.diagnostics import Diagnostic
 from smtptui.core.replies import Reply, parse_replies
+from smtptui.core.text import printable
 
 _STYLE = {"success": "\x1b[1;32m", "info": "\x1b[1;36m", "warning": "\x1b[1;33m",
           "error": "\x1b[1;31m"}
@@ -41,7 +42,7 @@ _RESET = "\x1b[0m"
 
 _MAX_SHOWN = 12
 _MAX_ERRORS = 10  # unreadable replies reported one by one; the rest are counted
-_ENHANCED_ONLY = re.compile(r"^\d\.\d{1,3}\.\d{1,3}$")
+_ENHANCED_ONLY = re.compile(r"^[0-9]\.[0-9]{1,3}\.[0-9]{1,3}$")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -161,14 +162,6 @@ def _enhanced_dict(info: EnhancedInfo) -> dict[str, object]:
     }
 
 
-def _printable(text: str) -> str:
-    """Reply text as it may reach a terminal: control characters escaped, so a hostile
-    server cannot send terminal escape sequences through ``explain``."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() or c == "\t" else repr(c)[1:-1] for c in text)
-
-
 def _row(label: str, value: str, paint: _Painter) -> str:
     lines = value.split("\n")
     head = f"  {paint(f'{label:<11}', _DIM)}{lines[0]}\n"
@@ -192,7 +185,7 @@ def render(e: Explanation, paint: _Painter | None = None) -> str:
         shown = e.reply.lines[:_MAX_SHOWN]
         header = "\n".join(
             paint(str(e.code), style) + ("-" if i < len(e.reply.lines) - 1 else " ")
-            + _printable(line)
+            + printable(line, None, backslash=False, keep="\t")
             for i, line in enumerate(shown)
         )
         if len(e.reply.lines) > _MAX_SHOWN:

@@ -14,7 +14,10 @@ import asyncio
 import os
 import signal
 import sys
+import threading
 import time
+
+from smtptui.core.text import is_ascii_digits
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,7 +49,7 @@ def parse_listen(text: str) -> tuple[str, int]:
         if not sep:
             raise ValueError(f"--listen {text!r}: expected HOST:PORT")
         host = host or "127.0.0.1"
-    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+    if not is_ascii_digits(port_text) or not 0 <= int(port_text) <= 65535:
         raise ValueError(f"--listen {text!r}: port must be a number from 0 to 65535")
     return host, int(port_text)
 
@@ -96,16 +99,49 @@ async def _serve(world, host: str, port: int, args: argparse.Namespace) -> int: 
     print(f"listening on {shown}:{bound}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):  # pragma: no cover - non-Unix
-            pass
-    await stop.wait()
-    print("stopping", flush=True)
-    closed = await stop_server(server)
-    print(f"stopped ({closed} open session(s) told 421 and closed)", flush=True)
+
+    watchdog: list[threading.Timer] = []
+
+    def on_signal(signum: int, frame: object) -> None:
+        # A plain signal handler runs between any two bytecodes, even while a session
+        # keeps the loop busy; the loop is asked to stop, and a watchdog makes sure
+        # the process ends within the grace period whatever the loop is doing.
+        loop.call_soon_threadsafe(stop.set)
+        if not watchdog:
+            watchdog.append(_watchdog(GRACE + 1.0))
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        await stop.wait()
+        print("stopping", flush=True)
+        closed = await stop_server(server, GRACE)
+        print(f"stopped ({closed} open session(s) told 421 and closed)", flush=True)
+    finally:
+        for timer in watchdog:
+            timer.cancel()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return 0
+
+
+GRACE = 2.0
+"""Seconds open sessions get to end after SIGTERM or Ctrl-C."""
+
+
+def _watchdog(seconds: float) -> threading.Timer:
+    """End the process after ``seconds`` unless cancelled (the clean stop finished)."""
+
+    def force() -> None:
+        try:
+            os.write(2, b"smtptui serve: sessions did not end within the grace period; "
+                        b"exiting\n")
+        finally:
+            os._exit(1)
+
+    timer = threading.Timer(seconds, force)
+    timer.daemon = True
+    timer.start()
+    return timer
 
 
 def __getattr__(name: str):  # type: ignore[no-untyped-def]

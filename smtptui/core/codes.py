@@ -19,6 +19,7 @@ from types import MappingProxyType
 from smtptui.core.commands import COMMANDS
 from smtptui.core.diagnostics import Diagnostic, warning
 from smtptui.core.replies import Reply, parse_enhanced
+from smtptui.core.text import is_ascii_digits
 
 __all__ = [
     "CATEGORIES",
@@ -555,7 +556,7 @@ def explain(reply: Reply | int | str) -> Explanation:
         if not _LINE_START.match(stripped):
             token = stripped.split(None, 1)[0] if stripped else ""
             raise _not_a_code(token[:20])
-        if stripped.isdigit():
+        if is_ascii_digits(stripped):
             code = int(stripped)
             if not 100 <= code <= 599:
                 raise _not_a_code(stripped)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from smtptui.core.commands import COMMANDS, Arg, CommandSpec
 from smtptui.core.extensions import EXTENSIONS, parameters_for
 from smtptui.core.state import SessionTracker, State, legal_in, usual_in
+from smtptui.core.text import is_ascii_digits
 
 if TYPE_CHECKING:
     from smtptui.core.ehlo import Capabilities
@@ -330,7 +331,7 @@ def _lookup_argument(ctx: _Context) -> list[Candidate]:
 
 def _bdat(ctx: _Context) -> list[Candidate]:
     parts = ctx.rest.split(" ")
-    if len(parts) == 2 and parts[0].isdigit() and "LAST".startswith(parts[1].upper()):
+    if len(parts) == 2 and is_ascii_digits(parts[0]) and "LAST".startswith(parts[1].upper()):
         last = _cased("LAST", _has_lower(parts[1]) or (not parts[1] and ctx.lower))
         return [Candidate(last, len(ctx.line) - len(parts[1]), last,
                           "the last chunk: completes the message (RFC 3030 §2)", "value")]

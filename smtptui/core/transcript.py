@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from smtptui.core.diagnostics import Diagnostic
+from smtptui.core.text import printable
 
 if TYPE_CHECKING:
     from smtptui.core.replies import Reply
@@ -86,10 +87,6 @@ def mask(entry: Entry) -> str:
     return "<secret: AUTH response hidden>"
 
 
-# Control characters (C0 except TAB, DEL, C1) would act on the terminal that shows an
-# exported file; write them as \xNN instead.
-_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x09), *range(0x0A, 0x20),
-                                       *range(0x7F, 0xA0))}
 # For raw bytes (decoded as Latin-1): every octet that is not printable ASCII.
 _BYTE_ESCAPES = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0x100))}
 _BYTE_ESCAPES.update({ord("\\"): "\\\\", ord("\r"): "\\r", ord("\n"): "\\n",
@@ -144,7 +141,10 @@ def _display_lines(entry: Entry, tokens: Iterable[str] = ()) -> list[str]:
         text = entry.raw.decode("utf-8", "replace").removesuffix("\n").removesuffix("\r")
     if tokens:
         text = hide_tokens(text, tokens)
-    return [line.removesuffix("\r").translate(_CONTROL) for line in text.split("\n")]
+    # Control and format characters would act on the terminal that shows an exported
+    # file (escape sequences, bidi overrides): written escaped, tabs kept.
+    return [printable(line.removesuffix("\r"), None, backslash=False, keep="\t")
+            for line in text.split("\n")]
 
 
 def entry_record(entry: Entry, start: float = 0.0,

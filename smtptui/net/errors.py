@@ -8,6 +8,8 @@ protocol or hangs up -- is an :class:`SMTPClientError` whose ``str()`` is
 
 from __future__ import annotations
 
+from smtptui.core.text import printable  # the one escaping function; re-exported
+
 __all__ = [
     "ConnectError",
     "ProtocolViolation",
@@ -49,40 +51,3 @@ class ProtocolViolation(SMTPClientError):
 
 class ServerClosed(SMTPClientError):
     """The server closed (or reset) the connection while a reply was expected."""
-
-
-def printable(data: bytes | str, limit: int = 80, *, backslash: bool = True) -> str:
-    """Server text made safe for one line of a terminal: control characters and
-    escape sequences shown escaped, cut to ``limit`` characters.
-
-    Error messages quote what a (possibly hostile) server sent; whoever prints them
-    must not be able to send escape sequences to the user's terminal through us.
-    ``backslash=False`` leaves backslashes alone (harmless to a terminal): for text
-    that was made printable already, so ``\x1b`` is not shown as ``\\x1b``.
-    """
-    if isinstance(data, bytes):
-        text = data.decode("utf-8", "replace")
-    else:
-        text = data
-    out: list[str] = []
-    size = 0
-    for ch in text:
-        if ch == "\r":
-            piece = "\\r"
-        elif ch == "\n":
-            piece = "\\n"
-        elif ch == "\t":
-            piece = "\\t"
-        elif ch == "\\" and backslash:
-            piece = "\\\\"
-        elif ch.isprintable():
-            piece = ch
-        else:
-            code = ord(ch)
-            piece = f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-        if size + len(piece) > limit:
-            out.append("...")
-            break
-        out.append(piece)
-        size += len(piece)
-    return "".join(out)

@@ -22,6 +22,10 @@ from smtptui.server.world import World, default_world
 __all__ = ["ServerApp", "ServerEvent", "data_dir", "needs_tls", "printable", "start_server",
            "stop_server", "world_as"]
 
+BACKLOG = 1024
+"""Connections the kernel may queue before the server accepts them (asyncio's default,
+100, made a burst of 500 learners' connections wait on SYN retries)."""
+
 logging.getLogger("mail.log").addHandler(logging.NullHandler())  # we report events ourselves
 
 def data_dir() -> Path:
@@ -71,7 +75,7 @@ async def start_server(
                              Path(tls_dir) if tls_dir is not None else base / "tls")
     app = ServerApp(world, loop=loop, store=store, tls_context=ctx, on_event=on_event,
                     timeout=timeout)
-    server = await loop.create_server(lambda: TeachingSMTP(app), host, port)
+    server = await loop.create_server(lambda: TeachingSMTP(app), host, port, backlog=BACKLOG)
     bound = server.sockets[0].getsockname()[1]
     server.app = app  # type: ignore[attr-defined]  # for tests and UIs: sessions, store
     return server, bound

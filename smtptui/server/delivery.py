@@ -18,6 +18,9 @@ from smtptui.server.world import Host, World
 
 Kind = Literal["MAIL", "SEND", "SOML", "SAML"]
 MAX_HOPS = 16
+MAX_TARGETS = 10_000
+"""Copies one recipient may expand to. The world loader refuses list loops; this bounds
+the CPU one RCPT can cost whatever the world holds, so no session starves the others."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,13 +55,43 @@ def in_world(world: World, domain: str) -> bool:
     return any(r.lower() == domain.lower() for h in hosts for r in h.relay_domains)
 
 
+class _Walk:
+    """One expansion: the lists and forwards already expanded (each expands once, as
+    sendmail's alias expansion does) and the copies made so far."""
+
+    __slots__ = ("active", "count", "done")
+
+    def __init__(self) -> None:
+        self.active: set[tuple[str, str, str]] = set()  # being expanded: seeing it is a loop
+        self.done: set[tuple[str, str, str]] = set()    # expanded: its copies exist
+        self.count = 0
+
+
+def leaves_world(world: World, path: Path) -> str | None:
+    """The first domain of ``path`` -- a hop of its source route or its final domain --
+    that is not in the world, or None. ``<@other.test:victim@evil.example>`` passes a
+    world host but ends outside: relaying there is refused at RCPT, like any other."""
+    for domain in (*path.route, path.domain):
+        if domain is not None and not in_world(world, domain):
+            return domain
+    return None
+
+
 def route(world: World, at: Host | None, at_name: str, path: Path, kind: Kind,
-          hops: tuple[str, ...] = (), depth: int = 0) -> list[Target]:
+          hops: tuple[str, ...] = (), depth: int = 0, walk: _Walk | None = None
+          ) -> list[Target]:
     """Where a message for ``path`` ends up when host ``at`` receives it.
 
     ``at`` is None for a relay domain with no [hosts] table: it accepts any mailbox.
+    Work is bounded: each list and forward expands once, at most :data:`MAX_TARGETS`
+    copies are made and :data:`MAX_HOPS` hops travelled.
     """
+    walk = walk or _Walk()
     hops = hops + (at_name,)
+    walk.count += 1
+    if walk.count > MAX_TARGETS:
+        return [Target(at_name, "", "undeliverable", hops,
+                       f"more than {MAX_TARGETS} copies: expansion stopped")]
     if depth > MAX_HOPS:
         return [Target(at_name, "", "undeliverable", hops, "mail loop: too many hops")]
     r = list(path.route)
@@ -71,10 +104,10 @@ def route(world: World, at: Host | None, at_name: str, path: Path, kind: Kind,
             return [Target(at_name, "", "undeliverable", hops,
                            f"{next_domain} is outside the world; nothing is sent out")]
         return route(world, nxt, nxt.hostname if nxt else next_domain.lower(),
-                     path.with_route(tuple(r)), kind, hops, depth + 1)
+                     path.with_route(tuple(r)), kind, hops, depth + 1, walk)
     if at is None:  # a relay-domain sink: every mailbox exists
         return [Target(at_name, path.name, "mailbox", hops)]
-    return _local(world, at, path.name, path.domain, kind, hops, depth)
+    return _local(world, at, path.name, path.domain, kind, hops, depth, walk)
 
 
 def _names(at: Host | None, at_name: str, domain: str) -> bool:
@@ -82,7 +115,7 @@ def _names(at: Host | None, at_name: str, domain: str) -> bool:
 
 
 def _local(world: World, at: Host, local: str, domain: str | None, kind: Kind,
-           hops: tuple[str, ...], depth: int) -> list[Target]:
+           hops: tuple[str, ...], depth: int, walk: _Walk) -> list[Target]:
     box = at.mailbox(local, domain)
     if box is not None or local.lower() == "postmaster":
         name = box or "postmaster"
@@ -100,8 +133,19 @@ def _local(world: World, at: Host, local: str, domain: str | None, kind: Kind,
         return [Target(at.hostname, user, "mailbox", hops)]
     lst = at.mailing_list(local, domain)
     if lst is not None:
+        key = (at.hostname.lower(), "list", lst)
+        if key in walk.done:
+            return []  # a list named twice: its members have their copies already
+        if key in walk.active:
+            return [Target(at.hostname, "", "undeliverable", hops,
+                           f"mail loop: list {lst} includes itself")]
+        if not at.lists[lst]:
+            return [Target(at.hostname, "", "undeliverable", hops, f"list {lst} is empty")]
+        walk.active.add(key)
         out: list[Target] = []
         for member in at.lists[lst]:
+            if walk.count > MAX_TARGETS:
+                break
             _, text = parse_member(member)
             p = parse_path(f"<{text}>")
             if p is None:
@@ -110,13 +154,23 @@ def _local(world: World, at: Host, local: str, domain: str | None, kind: Kind,
                 continue
             if p.domain is None and not p.route:
                 p = Path((), p.local, at.hostname)
-            out += route(world, at, at.hostname, p, kind, hops[:-1], depth + 1)
+            out += route(world, at, at.hostname, p, kind, hops[:-1], depth + 1, walk)
+        walk.active.discard(key)
+        walk.done.add(key)
         return out
     fwd = at.forward(local, domain)
     if fwd is not None and fwd.mode == "will-forward":
+        key = (at.hostname.lower(), "forward", local.lower())
+        if key in walk.active:
+            return [Target(at.hostname, "", "undeliverable", hops,
+                           f"mail loop: the forward of {local} comes back")]
         p = parse_path(f"<{fwd.to}>")
         if p is not None:
-            return route(world, at, at.hostname, p, kind, hops[:-1], depth + 1)
+            walk.active.add(key)
+            try:
+                return route(world, at, at.hostname, p, kind, hops[:-1], depth + 1, walk)
+            finally:
+                walk.active.discard(key)
     return [Target(at.hostname, "", "undeliverable", hops, f"no mailbox {local!r} here")]
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import errno
 import ipaddress
 import secrets
 import time
@@ -24,6 +25,8 @@ from smtptui.core.commands import COMMANDS, help_text, lookup
 from smtptui.core.data import DotStuffer, DotUnstuffer
 from smtptui.core.extensions import PARAMETERS
 from smtptui.core.grammar import check
+from smtptui.core.replies import Reply, ReplyParser
+from smtptui.core.text import ascii_int
 from smtptui.server import delivery
 from smtptui.server.delivery import Kind, Target
 from smtptui.server.paths import Path, parse_member, parse_path, split_path_and_params
@@ -34,7 +37,7 @@ from smtptui.server.personas import (
     stand_in_pid,
     syntax_reason,
 )
-from smtptui.server.storage import copy_range
+from smtptui.server.storage import StorageError, copy_range, create_private
 
 if TYPE_CHECKING:
     from smtptui.server.shared import ServerApp
@@ -48,6 +51,24 @@ TEXT_LINE_LIMIT = 1000  # octets, CRLF included (RFC 821 §4.5.3, RFC 5321 §4.5
 # past the limit gets its 552 now and the connection is closed.
 DISCARD_ALLOWANCE = 16 << 20  # octets past the limit (or the limit itself, if larger)
 MAX_BAD_COMMANDS = 50  # a learner mistypes; a flood of garbage is cut off
+# Wrong AUTH passwords: the first few are answered at once, then each answer waits
+# longer (per client address, so reconnecting does not reset it); the tenth failure in
+# a session ends it with 421 (Postfix's smtpd_hard_error_limit and anvil do the same).
+AUTH_FREE_FAILURES = 3
+AUTH_DELAY = 1.0      # seconds, times the failures past the free ones
+AUTH_MAX_DELAY = 5.0
+AUTH_MAX_FAILURES = 10
+# After TURN the server reads the client's replies: a few short lines each (RFC 5321
+# §4.5.3.1.5: 512 octets a line). What is kept of one is bounded; past it, 421.
+TURN_LINE_OCTETS = 1024
+TURN_REPLY_LINES = 100
+TURN_REPLY_OCTETS = 64 * 1024
+# Replies aiosmtpd's own command loop gives to lines that are no command: what each was.
+_LOOP_REFUSALS = {
+    "500 Error: bad syntax": "an empty line or a verb that is not ASCII",
+    "500 Error: strict ASCII mode": "non-ASCII text without SMTPUTF8",
+    "500 Command line too long": "a command line over the limit",
+}
 _NO_ENHANCED = {"greeting", "helo", "ehlo_first", "too_busy", "data_start"}
 _VERB_KEYWORDS = {"VERB": "verb", "ONEX": "onex", "XUSR": "xusr"}
 
@@ -128,9 +149,13 @@ class TeachingSMTP(SMTP):
         self.counted = False
         self.last_reply = ""
         self.bad_commands = 0
+        self.auth_failures = 0  # in this session; the app counts them per address too
+        self._auth_failed = False
         self.sid = app.next_session_id()
         self.pid = self.host.process_id or stand_in_pid()
         self.messages = 0  # stored in this session (sendmail's queue ids count them)
+        self._turn_parser: ReplyParser | None = None  # after TURN: the receiver's replies
+        self._turn_replies: collections.deque[Reply] = collections.deque()
         tls = app.tls_context if "STARTTLS" in self.exts else None
         super().__init__(
             _Hooks(),
@@ -199,7 +224,10 @@ class TeachingSMTP(SMTP):
         """aiosmtpd calls this for an exception in a command handler; its default
         answers ``500 Error: (Name) text`` and logs a traceback. A peer must never be able
         to cause either: log one event and answer 451 (RFC 821 §4.2)."""
-        if isinstance(error, ConnectionError | OSError | asyncio.IncompleteReadError):
+        if isinstance(error, StorageError):  # the server's disk, never the client's fault
+            self.event(f"storage failed (451): {error}")
+            return "451 Requested action aborted: local error in processing"
+        if _connection_lost(error):
             self.event("connection closed by the client" if isinstance(
                 error, asyncio.IncompleteReadError) else f"connection lost ({type(error).__name__})")
             self.close_quietly()
@@ -286,13 +314,23 @@ class TeachingSMTP(SMTP):
             await self._unknown_verb(verb, None)
 
     async def _unknown_verb(self, verb: str, arg: str | None) -> None:
+        if await self._bad_command(f"unrecognized command {verb[:20]!r}"):
+            return
+        await self.push("500 Syntax error, command unrecognized")
+
+    async def _bad_command(self, what: str) -> bool:
+        """Count a line that was no command; past :data:`MAX_BAD_COMMANDS` answer 421
+        and end the session (True: the caller sends nothing more)."""
         self.bad_commands += 1
         if self.bad_commands > MAX_BAD_COMMANDS:
-            await self.push(f"421 {self.host.hostname} Too many unrecognized commands, goodbye")
+            if self.transport is not None and not self.transport.is_closing():
+                self.event(f"{what}: more than {MAX_BAD_COMMANDS} bad commands, 421 and close")
+                await self.push(f"421 {self.host.hostname} Too many unrecognized commands, "
+                                "goodbye")
             self.close_quietly()
-            return
-        self.event(f"unrecognized command {verb[:20]!r}")
-        await self.push("500 Syntax error, command unrecognized")
+            return True
+        self.event(what)
+        return False
 
     async def need_helo(self, verb: str) -> bool:
         """503 before HELO, where the persona's RFC has it. RFC 821 §4.3 lists no 503 for
@@ -402,9 +440,26 @@ class TeachingSMTP(SMTP):
         if self.txn.sender is not None:
             await self.push("503 5.5.1 AUTH not allowed during a mail transaction")
             return
+        ip = self.peer_ip
+        failures = self.app.auth_failures.get(ip, 0)
+        if failures >= AUTH_FREE_FAILURES:  # answered slower, as Postfix does
+            await asyncio.sleep(min(AUTH_DELAY * (failures - AUTH_FREE_FAILURES + 1),
+                                    AUTH_MAX_DELAY))
+        self._auth_failed = False
         await super().smtp_AUTH(arg)
         if self.session.authenticated:
+            self.app.auth_failures.pop(ip, None)
             self.event(f"AUTH as {self.session.auth_data}")
+            return
+        if not self._auth_failed:
+            return
+        self.app.note_auth_failure(ip)
+        self.auth_failures += 1
+        if self.auth_failures >= AUTH_MAX_FAILURES:
+            self.event(f"{self.auth_failures} failed AUTH attempts: 421 and close")
+            await self.push(f"421 4.7.0 {self.host.hostname} Too many authentication "
+                            "failures, closing transmission channel")
+            self.close_quietly()
 
     def _check_credentials(self, server: Any, session: Any, envelope: Any, mechanism: str,
                       auth_data: Any) -> AuthResult:
@@ -416,6 +471,7 @@ class TeachingSMTP(SMTP):
         if ok is not None and secrets.compare_digest(ok.encode(), password.encode()):
             return AuthResult(success=True, auth_data=user)
         self.event(f"AUTH {mechanism} failed for {user!r}")
+        self._auth_failed = True
         return AuthResult(success=False, handled=False)  # smtp_AUTH answers 535
 
     async def smtp_HELP(self, arg: str | None) -> None:
@@ -488,7 +544,15 @@ class TeachingSMTP(SMTP):
         return box if "@" in box else f"{box}@{self.host.hostname}"
 
     async def push(self, status: str | bytes) -> None:
-        """aiosmtpd's push, remembering the reply's first line for the session log."""
+        """aiosmtpd's push, remembering the reply's first line for the session log.
+
+        aiosmtpd's command loop refuses some lines itself, before any ``smtp_`` method
+        (an empty line, a verb that is not ASCII, a line over the limit): those count
+        towards the bad-command cutoff like an unknown verb (100,000 empty lines had
+        got 99,998 replies)."""
+        if (isinstance(status, str) and status in _LOOP_REFUSALS
+                and await self._bad_command(_LOOP_REFUSALS[status])):
+            return
         if isinstance(status, str):
             self.last_reply = status
             # Replies may quote the client (surrogate-escaped bytes) or the world (a full
@@ -661,7 +725,8 @@ class TeachingSMTP(SMTP):
             return
         for p in params:
             name, _, value = p.partition("=")
-            if name.upper() == "SIZE" and int(value) > self.host.message_limit:
+            size = ascii_int(value) if name.upper() == "SIZE" else None
+            if size is not None and size > self.host.message_limit:
                 await self.reply("size_declared")
                 return
         self.txn.kind = verb
@@ -698,6 +763,9 @@ class TeachingSMTP(SMTP):
                 return "please_try", {"to": fwd.to}, False
             return "no_user", {"addr": addr}, False
         if delivery.relays_to(self.world, h, next_domain):
+            outside = delivery.leaves_world(self.world, path)
+            if outside is not None:  # <@world-host:victim@elsewhere>: relaying out
+                return "relay_denied", {"addr": addr, "domain": outside}, False
             return "rcpt_ok", {"addr": addr}, True
         return "relay_denied", {"addr": addr, "domain": next_domain}, False
 
@@ -744,19 +812,29 @@ class TeachingSMTP(SMTP):
         now = self.app.now()
         qid = self.app.new_qid(self.pid, self.messages, now)
         plan = self._plan(qid, now)
-        files = [self.app.store.new_spool_file(qid) for _ in plan]
+        files: list[FsPath] = []
+        try:  # before the 354: a broken store is a 451 now, not after the whole message
+            for _ in plan:
+                files.append(self.app.store.new_spool_file(qid))
+        except StorageError as exc:
+            for f in files:
+                f.unlink(missing_ok=True)
+            self.event(f"storage failed, DATA refused with 451: {exc}")
+            await self.reply("unstored")
+            return
         await self.reply("data_start")
         unstuffer = DotUnstuffer()  # the core's streaming decoder
         meter = LineMeter()
         limit = self.host.message_limit
         size = 0
         too_big = False
+        failed: OSError | None = None  # a write failed: read to the end, then 451
         seven_bit = self.host.clear_8th_bit
         cleared = 0
         try:
             # Local disk writes of 64 KiB chunks: cheaper than a thread hop per chunk.
             with open(files[0], "wb") as out:  # noqa: ASYNC230
-                out.write(plan[0][1])
+                failed = _write(out, plan[0][1])
                 while not unstuffer.done:
                     chunk = await self._reader.read(CHUNK)
                     self._reset_timeout()
@@ -778,8 +856,8 @@ class TeachingSMTP(SMTP):
                             await self.reply("size_exceeded")
                             self.close_quietly()
                             return
-                    if not too_big:
-                        out.write(data)
+                    if not too_big and failed is None:
+                        failed = _write(out, data)
             if unstuffer.trailing:  # pipelined commands after the end of data
                 self._reader._buffer[0:0] = unstuffer.trailing  # type: ignore[attr-defined]
             if too_big:
@@ -796,11 +874,15 @@ class TeachingSMTP(SMTP):
                     await self.reply("line_too_long")
                     return
                 self.event(f"accepted anyway: {note}")
+            if failed is not None:
+                raise StorageError(f"cannot write the spool file {files[0]}: "
+                                   f"{failed.strerror or failed}")
             where = self._store(plan, files, qid)
         except ConnectionError:
             raise
-        except OSError as exc:
-            self.event(f"could not store {qid}: {exc}")
+        except (OSError, StorageError) as exc:
+            # The message was read to its end: the client is in step, told 451.
+            self.event(f"storage failed, message {qid} not stored (451): {exc}")
             self._set_post_data_state()
             await self.reply("unstored")
             return
@@ -904,7 +986,7 @@ class TeachingSMTP(SMTP):
         while body.startswith((b"Return-Path:", b"Received:", b"\t")):
             body = body.split(b"\r\n", 1)[1] if b"\r\n" in body else b""
         stamp = time.strftime("%H:%M:%S")
-        with open(log, "ab") as out:
+        with open(create_private(log, append=True), "ab") as out:
             out.write(f"\n*** Message from {sender} at {stamp} ({qid}) ***\n".encode())
             out.write(body.replace(b"\r\n", b"\n"))
 
@@ -936,15 +1018,31 @@ class TeachingSMTP(SMTP):
         self.close_quietly()
 
     async def _read_reply(self) -> tuple[int, list[str]]:
-        lines = []
-        while True:
-            raw = await self._reader.readuntil(b"\n")
-            line = raw.rstrip(b"\r\n").decode("utf-8", "replace")
-            if len(line) < 3 or not line[:3].isdigit() or line[3:4] not in ("", " ", "-"):
-                raise _TurnAbort(f"not an SMTP reply: {line[:60]!r}")
-            lines.append(line)
-            if line[3:4] != "-":
-                return int(line[:3]), lines
+        """The next reply of the new receiver, read with the core's bounded parser (the
+        one the client uses). Past :data:`TURN_REPLY_OCTETS` the reply is refused with
+        421 and the session ends: a peer streaming ``250-`` lines costs that much
+        memory, never more (it had taken the server to 3.6 GB)."""
+        parser = self._turn_parser
+        if parser is None:
+            parser = self._turn_parser = ReplyParser(
+                max_line_length=TURN_LINE_OCTETS, max_reply_lines=TURN_REPLY_LINES,
+                max_reply_octets=TURN_REPLY_OCTETS)
+        read = 0
+        while not self._turn_replies:
+            chunk = await self._reader.read(CHUNK)
+            if not chunk:
+                raise _TurnAbort("the connection closed before a complete reply")
+            self._turn_replies.extend(parser.feed(chunk))
+            read += len(chunk)
+            if not self._turn_replies and read > TURN_REPLY_OCTETS:
+                self._writer.write(f"421 {self.host.hostname} reply too long, closing "
+                                   "transmission channel\r\n".encode())
+                raise _TurnAbort(f"a reply of more than {TURN_REPLY_OCTETS} octets; 421 sent")
+        reply = self._turn_replies.popleft()
+        if reply.code is None or reply.has_errors:
+            errors = "; ".join(d.message for d in reply.diagnostics)
+            raise _TurnAbort(f"not an SMTP reply: {errors or reply.raw[:60]!r}")
+        return reply.code, list(reply.lines)
 
     async def _say(self, line: str) -> int:
         self._writer.write(line.encode("utf-8") + b"\r\n")
@@ -985,6 +1083,27 @@ class TeachingSMTP(SMTP):
 
 class _TurnAbort(Exception):
     pass
+
+
+def _write(out: Any, data: bytes) -> OSError | None:
+    """Write to the spool; a failure (disk full) is returned, not raised, so DATA
+    still reads the message to its end and the next command is read as a command."""
+    try:
+        out.write(data)
+    except OSError as exc:
+        return exc
+    return None
+
+
+_SOCKET_ERRNOS = frozenset({errno.ENOTCONN, errno.ETIMEDOUT, errno.EHOSTUNREACH,
+                            errno.ENETUNREACH, errno.ENETDOWN, errno.EBADF})
+
+
+def _connection_lost(error: BaseException) -> bool:
+    """The peer's connection failed (not a file the server could not write: that was
+    taken for the client hanging up, and the client got no reply)."""
+    return isinstance(error, ConnectionError | asyncio.IncompleteReadError) or (
+        type(error) is OSError and error.errno in _SOCKET_ERRNOS)
 
 
 def _describe(exc: BaseException) -> str:

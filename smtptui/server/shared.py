@@ -16,9 +16,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from smtptui.core.text import printable
 from smtptui.server.personas import Persona, format_date, get_persona, new_qid
 from smtptui.server.storage import Store
 from smtptui.server.world import World
+
+__all__ = ["AUTH_TABLE_SIZE", "LOG_LIMIT", "ServerApp", "ServerEvent", "printable"]
+
+AUTH_TABLE_SIZE = 10_000  # client addresses whose AUTH failures are remembered
+LOG_LIMIT = 300
+"""Characters of one log event: what a client typed is quoted, escaped, and cut here."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,12 +57,19 @@ class ServerApp:
         self.sessions = 0
         self.open: set[Any] = set()  # live TeachingSMTP connections, for a clean stop
         self.turn_delivered: set[int] = set()
+        self.auth_failures: dict[str, int] = {}  # client address -> recent AUTH failures
         self._ids = itertools.count(1)
         host = world.host
         self.version = host.software_version or self.persona.version
         # A world may pin the clock (a lesson set in 1999): it starts there and runs on.
         self.clock_offset = (datetime.fromisoformat(host.clock).timestamp() - time.time()
                              if host.clock else 0.0)
+
+    def note_auth_failure(self, ip: str) -> None:
+        """Count a failed AUTH from ``ip``; the table is bounded (oldest dropped)."""
+        self.auth_failures[ip] = self.auth_failures.pop(ip, 0) + 1
+        while len(self.auth_failures) > AUTH_TABLE_SIZE:
+            del self.auth_failures[next(iter(self.auth_failures))]
 
     def next_session_id(self) -> int:
         return next(self._ids)
@@ -76,23 +90,6 @@ class ServerApp:
     def emit(self, session: int, peer: str, text: str) -> None:
         if self.on_event is not None:
             try:
-                self.on_event(ServerEvent(session, printable(peer), printable(text), time.time()))
+                self.on_event(ServerEvent(session, printable(peer, 100), printable(text, LOG_LIMIT), time.time()))
             except Exception:  # noqa: BLE001 - a broken log (closed pipe, UI bug) must not end sessions
                 self.on_event = None
-
-
-def printable(text: str, limit: int = 300) -> str:
-    """``text`` safe to show in a terminal: control and format characters (escape
-    sequences, bidi overrides, NUL) become ``\\xNN`` / ``\\uNNNN``; very long text is cut.
-    Event texts quote what clients typed, and a hostile client must not be able to drive
-    the teacher's terminal."""
-    if len(text) > limit:
-        text = text[:limit] + f"... ({len(text) - limit} more characters)"
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else _escape(c) for c in text)
-
-
-def _escape(c: str) -> str:
-    n = ord(c)
-    return f"\\x{n:02x}" if n < 0x100 else f"\\u{n:04x}" if n < 0x10000 else f"\\U{n:08x}"

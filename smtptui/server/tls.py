@@ -1,7 +1,9 @@
 """The STARTTLS certificate: self-signed, generated on first use, kept in the data dir.
 
-Uses the ``cryptography`` package when it is installed, otherwise the ``openssl``
-command line; the key never leaves the user's data directory (mode 0600).
+Made with the ``cryptography`` library, never by running a program: a host name goes
+into the certificate as data, so no world value can become a command-line argument.
+The world loader has already refused names a certificate cannot hold. The directory is
+0700 and the files 0600: the key never leaves the user's data directory.
 """
 
 from __future__ import annotations
@@ -9,17 +11,16 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import os
-import shutil
 import ssl
-import subprocess
 import tempfile
 from pathlib import Path
 
+from smtptui.core.text import ip_literal
 from smtptui.server.storage import safe_name
 
 
 class TLSSetupError(RuntimeError):
-    """No certificate could be made (neither cryptography nor openssl available)."""
+    """No certificate could be made or loaded (an unwritable data dir, a broken file)."""
 
 
 def cert_paths(hostname: str, directory: Path) -> tuple[Path, Path]:
@@ -32,11 +33,12 @@ def ensure_certificate(hostname: str, directory: Path) -> tuple[Path, Path]:
     cert, key = cert_paths(hostname, directory)
     if cert.exists() and key.exists():
         return cert, key
-    directory.mkdir(parents=True, exist_ok=True)
     try:
-        _with_cryptography(hostname, cert, key)
-    except ImportError:
-        _with_openssl(hostname, cert, key)
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _make(hostname, cert, key)
+    except (OSError, ValueError) as exc:
+        raise TLSSetupError(f"cannot make a STARTTLS certificate for {hostname!r} in "
+                            f"{directory}: {exc}") from exc
     return cert, key
 
 
@@ -50,7 +52,7 @@ def _write_private(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _with_cryptography(hostname: str, cert: Path, key: Path) -> None:
+def _make(hostname: str, cert: Path, key: Path) -> None:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -63,7 +65,11 @@ def _with_cryptography(hostname: str, cert: Path, key: Path) -> None:
     sans: list[x509.GeneralName] = [x509.DNSName("localhost"),
                                     x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
                                     x509.IPAddress(ipaddress.ip_address("::1"))]
-    if not hostname.startswith("[") and hostname.lower() != "localhost":
+    literal = ip_literal(hostname) if hostname.startswith("[") else None
+    if literal is not None:
+        if not any(isinstance(n, x509.IPAddress) and n.value == literal for n in sans):
+            sans.insert(0, x509.IPAddress(literal))
+    elif hostname.lower() != "localhost":
         sans.insert(0, x509.DNSName(hostname))
     certificate = (
         x509.CertificateBuilder()
@@ -79,30 +85,14 @@ def _with_cryptography(hostname: str, cert: Path, key: Path) -> None:
     _write_private(key, pkey.private_bytes(serialization.Encoding.PEM,
                                            serialization.PrivateFormat.PKCS8,
                                            serialization.NoEncryption()))
-    cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-
-
-def _with_openssl(hostname: str, cert: Path, key: Path) -> None:
-    exe = shutil.which("openssl")
-    if exe is None:
-        raise TLSSetupError("cannot make a STARTTLS certificate: install the 'cryptography' "
-                            "package or the openssl command")
-    san = "DNS:localhost,IP:127.0.0.1,IP:::1"
-    if not hostname.startswith("["):
-        san = f"DNS:{hostname}," + san
-    tmpkey = key.with_suffix(".tmp")
-    subprocess.run(
-        [exe, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-nodes", "-keyout", str(tmpkey), "-out", str(cert), "-days", "3650",
-         "-subj", f"/CN={hostname[:64]}/O=smtptui teaching server", "-addext",
-         f"subjectAltName={san}"],
-        check=True, capture_output=True, timeout=60)
-    os.chmod(tmpkey, 0o600)
-    os.replace(tmpkey, key)
+    _write_private(cert, certificate.public_bytes(serialization.Encoding.PEM))
 
 
 def server_context(hostname: str, directory: Path) -> ssl.SSLContext:
     cert, key = ensure_certificate(hostname, directory)
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ctx.load_cert_chain(cert, key)
+    try:
+        ctx.load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        raise TLSSetupError(f"cannot load the STARTTLS certificate {cert}: {exc}") from exc
     return ctx

@@ -18,7 +18,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
+from smtptui.core.text import ip_literal, printable
 from smtptui.core.tomlkeys import locate_key
+from smtptui.server.paths import parse_member, parse_path
 
 PERSONA_NAMES = ("modern", "rfc821", "rfc821-minimal", "sendmail-8.9", "rfc5321")
 FORWARD_MODES = ("will-forward", "please-try")
@@ -26,10 +28,10 @@ DEFAULT_MAX_RECIPIENTS = 100  # RFC 821 §4.5.3 / RFC 5321 §4.5.3.1.8: at least
 DEFAULT_SIZE_LIMIT = 10 * 1024 * 1024
 DEFAULT_MAX_SESSIONS = 100
 
-_ZONE_RE = re.compile(r"^([+-])(\d\d):?(\d\d)$")
+_ZONE_RE = re.compile(r"^([+-])([0-9][0-9]):?([0-9][0-9])$")
 _ZONE_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+-]{0,9}$")
-_IPV4_RE = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
-_HOSTNAME_RE = re.compile(r"^(?:\[[^\]\s]+\]|#\d+|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)$")
+_IPV4_RE = re.compile(r"^[0-9]{1,3}(?:\.[0-9]{1,3}){3}$")
+_HOSTNAME_RE = re.compile(r"^(?:\[[^\]\s]+\]|#[0-9]+|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)$")
 _KEYWORD_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*(?: [\x21-\x7e]+)*$")
 
 
@@ -273,9 +275,43 @@ def _positive(ctx: _Ctx, path: tuple, v: Any) -> int:
 
 def _hostname(ctx: _Ctx, path: tuple, v: Any) -> str:
     _want(ctx, path, v, str, "a host name")
-    if not _HOSTNAME_RE.match(v):
-        raise ctx.fail(path, f"{v!r} is not a host name")
+    if not _HOSTNAME_RE.match(v) or (v.startswith("[") and ip_literal(v) is None):
+        raise ctx.fail(path, f"{_shown(v)} is not a host name")
     return v
+
+
+def _wire(ctx: _Ctx, path: tuple, v: Any, what: str = "a string", *,
+          empty: bool = False) -> str:
+    """A text the server writes on the wire (a reply, a MAIL FROM, a list member): one
+    line of printable text. A CR or LF in it would split a reply and let the world
+    inject lines the learner takes for the server's (``VRFY alice`` -> a second 250)."""
+    _want(ctx, path, v, str, what)
+    if not v and not empty:
+        raise ctx.fail(path, "must not be empty")
+    bad = next((c for c in v if not c.isprintable()), None)
+    if bad is not None:
+        raise ctx.fail(path, f"must be one line of printable text; {_shown(bad)} at "
+                       f"column {v.index(bad) + 1} is not (a CR or LF would split a reply)")
+    return v
+
+
+def _shown(text: str) -> str:
+    """A world value quoted in an error: escaped, so the error stays one clean line."""
+    return repr(printable(text, 80))
+
+
+def _wire_key(ctx: _Ctx, path: tuple, key: str) -> None:
+    """A table key the server puts on the wire (a mailbox or list name)."""
+    if not key or not key.isprintable():
+        raise ctx.fail(path, "the name must be one line of printable text, not empty")
+
+
+def _address(ctx: _Ctx, path: tuple, v: Any) -> str:
+    """An address the server writes in a command (``MAIL FROM:<...>``, ``RCPT TO:``)."""
+    text = _wire(ctx, path, v, "an address").strip("<>")
+    if parse_path(f"<{text}>") is None:
+        raise ctx.fail(path, f"{_shown(v)} is not an address like user@host")
+    return text
 
 
 _HOST_KEYS = {"hostname", "persona", "banner", "extensions", "max_recipients", "size_limit",
@@ -368,9 +404,17 @@ def _host(ctx: _Ctx, base: tuple, data: dict, *, name: str | None = None,
         if v > 99999:
             raise ctx.fail(base + ("process_id",), f"must be at most 99999, got {v}")
         kw["process_id"] = v
-    for key in ("domains", "logged_in", "relay_domains"):
+    for key in ("domains", "relay_domains"):
         if key in data:
-            kw[key] = _str_list(ctx, base + (key,), data[key])
+            names = _str_list(ctx, base + (key,), data[key])
+            for i, d in enumerate(names):
+                if not (key == "relay_domains" and d == "*"):
+                    _hostname(ctx, base + (key, i), d)
+            kw[key] = names
+    if "logged_in" in data:
+        kw["logged_in"] = _str_list(ctx, base + ("logged_in",), data["logged_in"])
+        for i, u in enumerate(kw["logged_in"]):
+            _wire(ctx, base + ("logged_in", i), u)
     if "allow_plaintext_auth" in data:
         kw["allow_plaintext_auth"] = _want(ctx, base + ("allow_plaintext_auth",),
                                            data["allow_plaintext_auth"], bool, "true or false")
@@ -378,12 +422,25 @@ def _host(ctx: _Ctx, base: tuple, data: dict, *, name: str | None = None,
         if key in data:
             table = _want(ctx, base + (key,), data[key], dict, "a table")
             for k, v in table.items():
-                _want(ctx, base + (key, k), v, str, "a string")
+                _wire_key(ctx, base + (key, k), k)
+                if key == "mailboxes":  # the full name: VRFY and EXPN replies quote it
+                    _wire(ctx, base + (key, k), v, empty=True)
+                else:  # a password never reaches the wire
+                    _want(ctx, base + (key, k), v, str, "a string")
             kw[key] = MappingProxyType(dict(table))
     if "lists" in data:
         table = _want(ctx, base + ("lists",), data["lists"], dict, "a table")
-        kw["lists"] = MappingProxyType({k: _str_list(ctx, base + ("lists", k), v)
-                                        for k, v in table.items()})
+        lists = {}
+        for k, v in table.items():
+            _wire_key(ctx, base + ("lists", k), k)
+            members = _str_list(ctx, base + ("lists", k), v)
+            for i, m in enumerate(members):  # EXPN writes each one as a reply line
+                _wire(ctx, base + ("lists", k, i), m, "a member")
+                if parse_path(f"<{parse_member(m)[1]}>") is None:
+                    raise ctx.fail(base + ("lists", k, i), f"{_shown(m)} is not a member "
+                                   'like "Name <user@host>", "<user@host>" or "user"')
+            lists[k] = members
+        kw["lists"] = MappingProxyType(lists)
     if "forwards" in data:
         table = _want(ctx, base + ("forwards",), data["forwards"], dict, "a table")
         fw = {}
@@ -395,11 +452,12 @@ def _host(ctx: _Ctx, base: tuple, data: dict, *, name: str | None = None,
                     raise ctx.fail(p + (sub,), "unknown key; known keys: mode, to")
             if "to" not in v:
                 raise ctx.fail(p, "missing key 'to'")
-            to = _want(ctx, p + ("to",), v["to"], str, "an address")
+            _wire_key(ctx, p, k)
+            to = _address(ctx, p + ("to",), v["to"])
             mode = _want(ctx, p + ("mode",), v.get("mode", "will-forward"), str, "a string")
             if mode not in FORWARD_MODES:
                 raise ctx.fail(p + ("mode",), f"must be one of {', '.join(FORWARD_MODES)}")
-            fw[k] = Forward(to.strip("<>"), mode)  # type: ignore[arg-type]
+            fw[k] = Forward(to, mode)  # type: ignore[arg-type]
         kw["forwards"] = MappingProxyType(fw)
     if "queue" in data:
         q = _want(ctx, base + ("queue",), data["queue"], list, "a list of tables ([[queue]])")
@@ -415,8 +473,10 @@ def _host(ctx: _Ctx, base: tuple, data: dict, *, name: str | None = None,
                     raise ctx.fail(p, f"missing key {need!r}")
             items.append(QueuedMessage(
                 host=_hostname(ctx, p + ("host",), v["host"]),
-                sender=_want(ctx, p + ("from",), v["from"], str, "an address").strip("<>"),
-                recipients=tuple(r.strip("<>") for r in _str_list(ctx, p + ("to",), v["to"])),
+                sender=("" if v["from"] in ("", "<>")
+                        else _address(ctx, p + ("from",), v["from"])),
+                recipients=tuple(_address(ctx, p + ("to", i), r) for i, r in
+                                 enumerate(_str_list(ctx, p + ("to",), v["to"]))),
                 data=_want(ctx, p + ("data",), v["data"], str, "the message text"),
             ))
         kw["queue"] = tuple(items)
@@ -441,7 +501,101 @@ def world_from_mapping(data: Mapping[str, Any], source: str = "<world>", text: s
         if name.lower() == main.hostname.lower():
             raise ctx.fail(p, "is the main host itself")
         hosts[name.lower()] = _host(ctx, p, h, name=name)
-    return World(main, MappingProxyType(hosts), max_sessions, source)
+    world = World(main, MappingProxyType(hosts), max_sessions, source)
+    tables = {main.hostname.lower(): base} | {
+        name.lower(): base + ("hosts", name) for name in hosts_raw}
+    for h in (main, *hosts.values()):
+        _check_certificate_name(ctx, tables[h.hostname.lower()], h)
+    _check_loops(ctx, world, tables)
+    return world
+
+
+def _check_certificate_name(ctx: _Ctx, base: tuple, host: Host) -> None:
+    """A host that offers STARTTLS needs its name in a certificate: a DNS name or an
+    IP literal. RFC 821's ``#123`` (and a label over 63 octets) cannot be one, so such a
+    world is refused here, not with a traceback at the first STARTTLS."""
+    from smtptui.server.personas import PERSONAS  # world files name personas by string
+
+    exts = host.extensions if host.extensions is not None else PERSONAS[host.persona].extensions
+    if not any(e.split(" ", 1)[0] == "STARTTLS" for e in exts):
+        return
+    name = host.hostname
+    if name.startswith("[") or certificate_name_ok(name):
+        return
+    raise ctx.fail(base + ("hostname",), f"{_shown(name)} cannot be the name in a TLS "
+                   f"certificate, and persona {host.persona!r} offers STARTTLS: use a DNS "
+                   "name (labels of 1-63 letters, digits and hyphens) or an address literal")
+
+
+def certificate_name_ok(name: str) -> bool:
+    """True for a DNS name a certificate's subjectAltName can hold."""
+    labels = name.rstrip(".").split(".")
+    return (len(name) <= 253 and name.isascii() and all(
+        _LABEL_RE.match(label) for label in labels))
+
+
+_LABEL_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+
+
+def _check_loops(ctx: _Ctx, world: World, tables: Mapping[str, tuple]) -> None:
+    """Refuse a list that includes itself or a forward that comes back, directly or
+    through other lists, forwards and hosts: expanding one would never end (each round
+    multiplies the copies). The error names the whole cycle."""
+    edges: dict[tuple[str, str, str], list[tuple[str, str, str]]] = {}
+    for h in (world.host, *world.hosts.values()):
+        for name, members in h.lists.items():
+            edges[(h.hostname, "lists", name)] = [
+                n for n in (_node(world, h, parse_member(m)[1]) for m in members) if n]
+        for name, fwd in h.forwards.items():
+            if fwd.mode == "will-forward":
+                n = _node(world, h, fwd.to)
+                edges[(h.hostname, "forwards", name)] = [n] if n else []
+    done: set[tuple[str, str, str]] = set()
+    for start, first_children in edges.items():
+        trail: list[tuple[str, str, str]] = []
+        on_trail: set[tuple[str, str, str]] = set()
+        stack = [(start, iter(first_children))]
+        trail.append(start)
+        on_trail.add(start)
+        while stack:
+            node, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                stack.pop()
+                trail.pop()
+                on_trail.discard(node)
+                done.add(node)
+                continue
+            if child in on_trail:
+                cycle = trail[trail.index(child):] + [child]
+                first = cycle[0]
+                shown = " -> ".join(f"{k[2]}@{k[0]}" for k in cycle)
+                what = "the list includes itself" if first[1] == "lists" else (
+                    "the forward comes back to itself")
+                raise ctx.fail(tables[first[0].lower()] + (first[1], first[2]),
+                               f"{what} ({shown}); each member may be expanded only once")
+            if child not in done and child in edges:
+                stack.append((child, iter(edges[child])))
+                trail.append(child)
+                on_trail.add(child)
+
+
+def _node(world: World, at: Host, text: str) -> tuple[str, str, str] | None:
+    """The list or forward an address names inside the world, or None (a mailbox,
+    a host outside the world, a source route: those end an expansion)."""
+    p = parse_path(f"<{text}>")
+    if p is None or p.route:
+        return None
+    host = at if p.domain is None else world.find_host(p.domain)
+    if host is None or host.mailbox(p.name, p.domain) is not None:
+        return None
+    key = host.mailing_list(p.name, p.domain)
+    if key is not None:
+        return (host.hostname, "lists", key)
+    key = host._lookup(host.forwards, p.name, p.domain)
+    if key is not None and host.forwards[key].mode == "will-forward":
+        return (host.hostname, "forwards", key)
+    return None
 
 
 def load_world(path: str | Path) -> World:

@@ -10,9 +10,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from smtptui.core.text import is_ascii_digits
+
 __all__ = ["catalogue_dir", "find_lesson", "lesson_files", "slug_of"]
 
-_FILE_RE = re.compile(r"^(\d{1,3})-(.+)\.toml$")
+_FILE_RE = re.compile(r"^([0-9]{1,3})-(.+)\.toml$")
 
 
 def catalogue_dir() -> Path:
@@ -45,7 +47,7 @@ def find_lesson(ref: str, directory: Path | None = None) -> Path | None:
     for p in lesson_files(directory):
         m = _FILE_RE.match(p.name)
         assert m is not None
-        if ref.isdigit() and int(ref) == int(m.group(1)):
+        if is_ascii_digits(ref) and int(ref) == int(m.group(1)):
             return p
         if ref.lower() in (m.group(2).lower(), p.stem.lower()):
             return p

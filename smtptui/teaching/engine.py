@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from smtptui.core.diagnostics import Diagnostic
 from smtptui.core.grammar import check, split_command
 from smtptui.core.script import Expect
+from smtptui.core.text import is_ascii_digits
 from smtptui.teaching.messages import say
 from smtptui.teaching.model import Lesson, LessonStep
 
@@ -211,7 +212,7 @@ class LessonEngine:
     def _our_reply(self, step: LessonStep, line: str) -> Verdict:
         assert step.send is not None
         code = line.strip()[:3]
-        if not (code.isdigit() and code[0] in "12345" and line.strip()[3:4] in ("", " ", "-")):
+        if not (is_ascii_digits(code) and code[0] in "12345" and line.strip()[3:4] in ("", " ", "-")):
             return self._refuse(line, VerdictKind.GRAMMAR,
                                 say(self.lang, "not_a_reply", expected=step.send), ())
         if code != step.send[:3]:

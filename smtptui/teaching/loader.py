@@ -41,9 +41,9 @@ TOP_KEYS = ("lesson", "world", "step")
 MAX_FILE_OCTETS = 1024 * 1024
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _LANG_RE = re.compile(r"^[a-z]{2,3}$")
-_NUMBER_RE = re.compile(r"^(\d{1,3})-")
+_NUMBER_RE = re.compile(r"^([0-9]{1,3})-")
 _REPLY_RE = re.compile(r"^[1-5][0-9]{2}(?:[ -]|$)")
-_WORLD_ERROR_RE = re.compile(r"^(?P<file>.*?):(?P<line>\d+): (?P<problem>.*)$", re.DOTALL)
+_WORLD_ERROR_RE = re.compile(r"^(?P<file>.*?):(?P<line>[0-9]+): (?P<problem>.*)$", re.DOTALL)
 
 WorldCheck = Callable[[WorldSource], object]
 """Builds the world from its data and raises ValueError (``file:line: problem``) if it is

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from smtptui.core.grammar import check
-from smtptui.server.delivery import relays_to, route
+from smtptui.server.delivery import MAX_TARGETS, relays_to, route
 from smtptui.server.paths import Path, parse_member, parse_path, split_path_and_params
-from smtptui.server.world import World, world_from_mapping
+from smtptui.server.world import Forward, World, world_from_mapping
 
 
 @pytest.mark.parametrize(("text", "route_", "local", "domain"), [
@@ -60,14 +62,25 @@ def make_world(data: dict) -> World:
     return world_from_mapping(data)
 
 
-LOOPY = make_world({
-    "hostname": "A.TEST",
-    "forwards": {"fred": {"to": "fred@B.TEST", "mode": "will-forward"}},
-    "relay_domains": ["*"],
-    "hosts": {"B.TEST": {"forwards": {"fred": {"to": "fred@A.TEST", "mode": "will-forward"}}},
-              "C.TEST": {"mailboxes": {"carol": "Carol"}, "logged_in": ["carol"]}},
-    "lists": {"all": ["carol@C.TEST", "nobody@C.TEST", "x@outside.test", "all"]},
-})
+def _with_loops() -> World:
+    """A world with a forwarding loop and a list that includes itself. The loader
+    refuses both (test_world.py); routing must still end if such a world is built
+    directly, so it is made without the loops and they are added after."""
+    base = make_world({
+        "hostname": "A.TEST",
+        "relay_domains": ["*"],
+        "hosts": {"B.TEST": {}, "C.TEST": {"mailboxes": {"carol": "Carol"},
+                                           "logged_in": ["carol"]}},
+    })
+    a = dataclasses.replace(base.host, forwards={"fred": Forward("fred@B.TEST", "will-forward")},
+                            lists={"all": ("carol@C.TEST", "nobody@C.TEST", "x@outside.test",
+                                           "all")})
+    b = dataclasses.replace(base.hosts["b.test"],
+                            forwards={"fred": Forward("fred@A.TEST", "will-forward")})
+    return World(a, {"b.test": b, "c.test": base.hosts["c.test"]})
+
+
+LOOPY = _with_loops()
 
 
 def test_a_forwarding_loop_ends_undeliverable_not_forever():
@@ -97,3 +110,23 @@ def test_send_soml_saml_on_a_remote_world_host():
 def test_relay_star_means_world_hosts_only():
     assert relays_to(LOOPY, LOOPY.host, "c.test")
     assert not relays_to(LOOPY, LOOPY.host, "gmail.com")
+
+
+def test_a_list_including_itself_expands_once():
+    targets = route(LOOPY, LOOPY.host, "A.TEST", parse_path("<all@A.TEST>"), "MAIL")
+    loops = [t for t in targets if "includes itself" in t.reason]
+    assert len(loops) == 1 and len(targets) == 4, targets
+
+
+def test_expansion_work_is_bounded_whatever_the_world_holds():
+    """Lists that fan out to each other 20 ways, 6 deep, name 64 million paths: each
+    list still expands once, and the copies stop at MAX_TARGETS."""
+    lists = {f"l{d}": tuple(f"l{d + 1}" for _ in range(20)) for d in range(6)}
+    lists["l6"] = tuple(f"u{i}" for i in range(MAX_TARGETS + 50))
+    world = make_world({"hostname": "A.TEST"})
+    host = dataclasses.replace(world.host, lists=lists,
+                               mailboxes={f"u{i}": "" for i in range(MAX_TARGETS + 50)})
+    world = World(host, {})
+    targets = route(world, host, "A.TEST", parse_path("<l0@A.TEST>"), "MAIL")
+    assert len(targets) <= MAX_TARGETS + 1
+    assert any("expansion stopped" in t.reason for t in targets)

@@ -87,6 +87,39 @@ def test_a_lesson_world_table_is_accepted(tmp_path):
     ('hostname = "a.test"\nlogged_in = ["x", 2]\n', ":2: logged_in[1]: expected a string"),
     ('hostname = "a.test"\nmax_recipients = 0\n', ":2: max_recipients: must be at least 1"),
     ('hostname = "a.test"\nsize_limit = 1.5\n', ":2: size_limit: expected an integer, got a number"),
+    # Issue 10, item 11: every text a world puts on the wire is one printable line.
+    ('hostname = "a.test"\n[mailboxes]\nalice = "Alice\\r\\n250 injected"\n',
+     ":3: mailboxes.alice: must be one line of printable text; '\\\\r' at column 6"),
+    ('hostname = "a.test"\n[mailboxes]\n"al\\nice" = "Alice"\n',
+     ':3: mailboxes."al\\u000aice": the name must be one line of printable text'),
+    ('hostname = "a.test"\n[lists]\nstaff = ["bob", "x@y.test\\r\\n250 ok"]\n',
+     ":3: lists.staff[1]: must be one line of printable text"),
+    ('hostname = "a.test"\n[lists]\nstaff = ["not an address"]\n',
+     ":3: lists.staff[0]: 'not an address' is not a member"),
+    ('hostname = "a.test"\n[lists]\n"st\\u001baff" = ["bob"]\n',
+     ":3: lists.\"st\\u001baff\": the name must be one line"),
+    ('hostname = "a.test"\n[forwards]\nfred = { to = "x@y.test\\n" }\n',
+     ":3: forwards.fred.to: must be one line of printable text"),
+    ('hostname = "a.test"\nlogged_in = ["x\\u202e"]\n', ":2: logged_in[0]: must be one line"),
+    ('hostname = "a.test"\ndomains = ["a b"]\n', ":2: domains[0]: 'a b' is not a host name"),
+    ('hostname = "[\\u001b[31m]"\n', ":1: hostname: '[\\\\x1b[31m]' is not a host name"),
+    ('hostname = "[1.2.3.999]"\n', ":1: hostname: '[1.2.3.999]' is not a host name"),
+    (('hostname = "a.test"\n[[queue]]\nhost = "b.test"\nfrom = "a@a.test\\r\\nRSET"\n'
+      'to = ["b@b.test"]\ndata = "x"\n'), ":4: queue[0].from: must be one line"),
+    # Item 10: a list or forward that comes back to itself, named with its whole cycle.
+    ('hostname = "a.test"\n[lists]\nall = ["bob", "all"]\n',
+     ":3: lists.all: the list includes itself (all@a.test -> all@a.test)"),
+    (('hostname = "a.test"\n[lists]\nx = ["y"]\ny = ["z@b.test"]\n[hosts."b.test"]\n'
+     'lists = { z = ["x@a.test"] }\n'),
+     ":3: lists.x: the list includes itself (x@a.test -> y@a.test -> z@b.test -> x@a.test)"),
+    (('hostname = "a.test"\n[forwards]\nfred = { to = "fred@b.test" }\n[hosts."b.test"]\n'
+     'forwards = { fred = { to = "fred@a.test" } }\n'),
+     ":3: forwards.fred: the forward comes back to itself (fred@a.test -> fred@b.test"),
+    # Item 14: a STARTTLS host needs a name a certificate can hold.
+    ('hostname = "#123"\n', ":1: hostname: '#123' cannot be the name in a TLS certificate"),
+    ('hostname = "a.test"\n[hosts."#7"]\npersona = "modern"\n',
+     ':2: hosts."#7".hostname: \'#7\' cannot be the name in a TLS certificate'),
+    ('hostname = "' + "x" * 64 + '.test"\n', ":1: hostname: 'xxxx"),
 ])
 def test_errors_name_file_line_and_key(tmp_path, text, expected):
     path = world_file(tmp_path, text)
@@ -193,3 +226,17 @@ def test_a_world_that_loads_from_fuzzing_shape(tmp_path):
             'data = "hi"\n')
     w = load_world(world_file(tmp_path, text))
     assert w.find_host("B.TEST").persona == "rfc821" and len(w.host.queue) == 1
+
+
+def test_names_a_certificate_cannot_hold_are_fine_without_starttls(tmp_path):
+    """RFC 821's ``#number`` host is a valid name for a 1982 server, which has no TLS."""
+    w = load_world(world_file(tmp_path, 'hostname = "#123"\npersona = "rfc821"\n'))
+    assert w.host.hostname == "#123"
+    w = load_world(world_file(tmp_path, 'hostname = "[192.0.2.1]"\n'))  # IP SAN
+    assert w.host.hostname == "[192.0.2.1]"
+
+
+def test_a_list_named_twice_is_not_a_loop(tmp_path):
+    w = load_world(world_file(tmp_path, 'hostname = "a.test"\n[mailboxes]\nbob = ""\n'
+                              '[lists]\na = ["b", "c"]\nb = ["bob"]\nc = ["b"]\n'))
+    assert set(w.host.lists) == {"a", "b", "c"}
