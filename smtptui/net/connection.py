@@ -452,11 +452,21 @@ def note_to(transcript: Transcript, text: str) -> None:
 
 
 def check_reply(step: str, reply: Reply) -> None:
-    """A reply without a code is garbage, not a reply: ProtocolViolation."""
+    """A reply without a code is garbage, not a reply; a reply whose lines carry
+    different codes (``250-a`` then ``550 b``) says two things at once, and taking either
+    would be a guess (RFC 5321 §4.2.1: every line has the same code): ProtocolViolation."""
     if reply.code is None:
         first = reply.raw.split(b"\n", 1)[0].removesuffix(b"\r")
         more = " ..." if b"\n" in reply.raw.rstrip(b"\r\n") else ""
         raise ProtocolViolation(step, f'not an SMTP reply: "{printable(first)}"{more}')
+    if len(reply.lines) > 1:
+        codes = list(dict.fromkeys(
+            line[:3] for line in reply.raw.split(b"\n") if line[:3].isdigit()))
+        if len(codes) > 1:
+            shown = " then ".join(c.decode("ascii") for c in codes[:3])
+            raise ProtocolViolation(step, f"the lines of the reply carry different codes "
+                                          f"({shown}): RFC 5321 §4.2.1 wants one code per "
+                                          "reply, so what the server meant is unknown")
 
 
 class DataCapture:

@@ -30,10 +30,6 @@ class Case:
     xfail: dict[str, str] | None = None    # command -> reason, for fixes still on main
 
 
-_MIXED = ("client: a reply whose lines have different codes (an error diagnostic) is "
-          "taken as its first line's code and the step passes; found here, not among "
-          "items 1-8")
-
 CASES: dict[str, Case] = {
     "no-greeting": Case(lambda: hs.no_greeting, "greeting", kept=None),
     "close-after-greeting": Case(lambda: hs.close_after_greeting, "ehlo"),
@@ -46,8 +42,7 @@ CASES: dict[str, Case] = {
     "code-out-of-range": Case(lambda: hs.greet_then({b"EHLO": b"700 what\r\n",
                                                      b"HELO": b"700 what\r\n"}), "ehlo"),
     # RFC 5321 §4.2.1: every line of a reply has the same code; 250-/550 is no reply.
-    "mixed-codes": Case(lambda: hs.greet_then({b"EHLO": b"250-a\r\n550 b\r\n"}), "ehlo",
-                        xfail=dict.fromkeys(("probe", "run"), _MIXED)),
+    "mixed-codes": Case(lambda: hs.greet_then({b"EHLO": b"250-a\r\n550 b\r\n"}), "ehlo"),
     "bare-lf-cr": Case(lambda: hs.greet_then({b"EHLO": b"250-a\n250-b\rc\r\n250 c\n"},
                                              b"220 hostile.test bare\n"), None),
     "nul-invalid-utf8": Case(lambda: hs.greet_then(
@@ -142,14 +137,8 @@ def certificates(tmp_path_factory):
     return hs.Certificates(tmp_path_factory.mktemp("hostile-tls"))
 
 
-_TLS_FUTURE = pytest.mark.xfail(strict=True, reason=(
-    "client (net/client.py _handshake, on main since b312036/e84c2dc): after a failed "
-    "certificate check `run` prints 'Future exception was never retrieved' with a "
-    "traceback; probe does not"))
-
-
 @pytest.mark.parametrize("kind", TLS_CASES)
-@pytest.mark.parametrize("command", ["probe", pytest.param("run", marks=_TLS_FUTURE)])
+@pytest.mark.parametrize("command", ["probe", "run"])
 def test_a_certificate_that_does_not_verify_fails_the_starttls_step(
         raw_server, tmp_path, certificates, kind, command):
     server = raw_server(hs.starttls_with(certificates.contexts[kind]))
