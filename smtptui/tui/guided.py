@@ -406,10 +406,11 @@ class Guide:
         self.app.open(self.spec, self.connector)
 
     def toggle_demo(self) -> None:
+        if self.engine.finished:
+            return
         self.demo_on = not self.demo_on
-        if not self.engine.finished:
-            self.feedback.append(Feedback("note", words(
-                self.lang, "demo_on" if self.demo_on else "demo_off")))
+        self.feedback.append(Feedback("note", words(
+            self.lang, "demo_on" if self.demo_on else "demo_off")))
         if self.demo_on:
             self._schedule_demo(0.0)
         else:
@@ -435,7 +436,7 @@ class Guide:
         if delay is None:
             delay = 0.02 if self.replaying else 25 * self.pace
         self._cancel_timer()
-        self._timer = self.app.set_timer(delay, self._demo_tick, name="lesson-demo")
+        self._timer = self.app.set_timer(max(delay, 0.01), self._demo_tick, name="lesson-demo")
 
     def _cancel_timer(self) -> None:
         if self._timer is not None:
@@ -478,7 +479,7 @@ class Guide:
                 command.insert_text_at_cursor(ch)
                 await asyncio.sleep(pace)
         await self._pause(10 * pace)
-        command.action_submit()
+        await command.action_submit()
 
     async def _type_message(self, lines: Iterable[str]) -> None:
         pace = REPLAY_PACE if self.replaying else self.pace
