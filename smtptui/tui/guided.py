@@ -185,6 +185,9 @@ class Guide:
         if verdict.may_send:
             self._accepted = line
             return True
+        if not self.replaying:
+            self.feedback.append(Feedback("note", words(self.lang, "confirm")))
+            self.refresh()
         return f"{verdict.message} {words(self.lang, 'confirm')}"
 
     def sent(self, line: str, forced: bool) -> None:
@@ -337,6 +340,19 @@ class Guide:
                            for k in kinds),
             server=kinds.count(None), insisted=self.insisted)
 
+    def covered(self) -> list[str]:
+        """The protocol line of each step reached: the summary's recap."""
+        done = min(self.index, len(self.lesson.steps))
+        out = []
+        for step in self.lesson.steps[:done]:
+            if step.kind == "greeting":
+                out.append(step.server[0])
+            elif step.kind == "data":
+                out.append(f"{len(step.data)} line(s) + '.'")
+            else:
+                out.append(step.send or "")
+        return out
+
     def refresh(self) -> None:
         """Redraw the pane (and the command line's idle hint) from the engine."""
         if not self.pane.is_mounted:
@@ -345,7 +361,7 @@ class Guide:
         if engine.finished:
             self.pane.show_summary(lang=self.lang, title=engine.title(),
                                    summary=engine.summary(), counts=self.counts(),
-                                   feedback=self.feedback)
+                                   feedback=self.feedback, covered=self.covered())
         else:
             n, m = engine.progress()
             step = engine.current

@@ -92,7 +92,8 @@ async def test_a_learner_who_types_it_right_gets_the_summary(data_home: Path) ->
         await until(pilot, lambda: app.guide.engine.finished, "the end of the lesson")
         text = pane_text(app)
         assert "Summary" in text and "Done: 7 of 7 steps." in text
-        assert "Covered" in text and "Introduce yourself" in text
+        assert "Covered • 220 hostB Simple Mail Transfer Service Ready You are hostA" in text
+        assert "HELO hostA Introduce yourself •" in text
         assert "Mistakes none -- well done" in text
         assert "Hints: 0, answers shown: 0" in text
         assert "Read next • RFC 821 §3.1" in text and "RFC 1652" in text
@@ -114,7 +115,9 @@ async def test_a_grammar_mistake_is_not_sent_until_the_learner_insists(
         text = pane_text(app)
         assert "Not sent: no space is allowed after 'FROM:'" in text
         assert "RFC 821" in text
-        assert "Enter again sends it anyway" in hint_text(app)
+        assert "Enter again to send it anyway" in hint_text(app)
+        assert "^" in hint_text(app).splitlines()[0]  # the caret under the space
+        assert "Enter again sends it anyway" in pane_text(app)
         assert not has_row(app, "C: MAIL")
         assert app.main.command.value == "MAIL FROM: <send@hostA>"  # kept, to fix
         mistakes = app.guide.engine.summary().mistakes

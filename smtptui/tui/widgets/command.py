@@ -208,8 +208,9 @@ class CommandInput(Input):
         self._show_hint()
 
     def _show_hint(self) -> None:
-        if self._refusal and self._confirm_for == self.value:
-            self.hint.show_message(self._refusal)
+        if self._refusal and self._confirm_for == self.value and not any(
+                d.is_error for d in self.diagnostics):
+            self.hint.show_message(self._refusal)  # else: the caret under the error
         elif self._typing and self._confirm_for != self.value:
             first = self.dropdown.selected or None
             shown = f": {first.display}" if first is not None else ""

@@ -152,19 +152,27 @@ class LessonPane(VerticalScroll, can_focus=False):
         self._set("title", f"{label(lang, 'lesson')} · {title}")
         self._set("progress", Content.assemble(progress, "  ", _bar(n - 1, m)))
         self._set("say", narration)
-        self._set("task", Content.assemble(("▶ ", "$text-accent"), task))
+        self._set("task", Content.assemble(("▶\u00a0", "$text-accent"), task))
         self._set("feedback", _feedback(feedback))
         self._set("mode", mode)
+        # A short terminal cannot show it all: the newest feedback wins over the top.
+        if feedback:
+            self.call_after_refresh(self.scroll_end, animate=False)
+        else:
+            self.call_after_refresh(self.scroll_home, animate=False)
 
     def show_summary(self, *, lang: str, title: str, summary: Summary,
-                     counts: MistakeCounts, feedback: Sequence[Feedback]) -> None:
-        """The end: what was covered, the mistakes by kind, the RFC sections to read."""
+                     counts: MistakeCounts, feedback: Sequence[Feedback],
+                     covered: Sequence[str]) -> None:
+        """The end: what was covered (each step's protocol line and the first sentence
+        of its narration), the mistakes by kind, the RFC sections to read."""
         self._set("title", f"{label(lang, 'summary')} · {title}")
         self._set("progress", Content.assemble(
             label(lang, "done", n=summary.steps_done, m=summary.steps_total), "  ",
             _bar(summary.steps_done, summary.steps_total)))
         parts: list[tuple[str, str] | str] = [(label(lang, "covered") + "\n", "bold")]
-        parts += [f"• {line}\n" for line in summary.covered]
+        for line, what in zip(covered, summary.covered, strict=False):
+            parts += ["•\u00a0", (line, "bold"), f" {_first_sentence(what)}\n"]
         parts += [("\n" + label(lang, "mistakes") + "\n", "bold")]
         if counts.total == 0:
             parts += [(label(lang, "none") + "\n", "$text-success")]
@@ -172,14 +180,24 @@ class LessonPane(VerticalScroll, can_focus=False):
             for key, value in (("grammar", counts.grammar), ("wrong_step", counts.wrong_step),
                                ("server", counts.server), ("insisted", counts.insisted)):
                 if value:
-                    parts += [f"• {label(lang, key)}: {value}\n"]
+                    parts += [f"•\u00a0{label(lang, key)}: {value}\n"]
         parts += [label(lang, "hints", hints=summary.hints, reveals=summary.reveals) + "\n"]
         parts += [("\n" + label(lang, "read") + "\n", "bold")]
-        parts += [f"• {rfc}\n" for rfc in summary.rfcs]
+        parts += [f"•\u00a0{rfc}\n" for rfc in summary.rfcs]
         self._set("say", Content.assemble(*parts).rstrip())
-        self._set("task", Content.assemble(("▶ ", "$text-accent"), label(lang, "again")))
+        self._set("task", Content.assemble(("▶\u00a0", "$text-accent"), label(lang, "again")))
         self._set("feedback", _feedback(feedback))
         self._set("mode", "")
+
+
+def _first_sentence(text: str) -> str:
+    """Enough of a step's narration to recall it in the summary."""
+    text = text.split("\n", 1)[0]
+    cut = min((i for i in (text.find("。"), text.find(". "), text.find(": ")) if i >= 0),
+              default=-1)
+    if cut < 0:
+        return text
+    return text[: cut + 1] if text[cut] == "。" else text[:cut]
 
 
 def _feedback(items: Sequence[Feedback]) -> Content:
