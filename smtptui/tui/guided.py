@@ -63,15 +63,12 @@ _WORDS: dict[str, dict[str, str]] = {
         "outside_reply": "That reply answers a line sent anyway: it does not count.",
         "closed": "The connection closed. F9 restarts the lesson on a fresh session.",
         "restarted": "--- lesson restarted: a fresh session with the lesson's world ---",
-        "back": "--- one step back: a fresh session; steps 1-{n} are replayed (a sent "
-                "command cannot be unsent) ---",
+        "back": "--- one step back: a fresh session; steps 1-{n} are replayed ---",
         "back_done": "Back at step {n}: the steps before it were replayed on a fresh "
                      "session.",
-        "welcome": "Guided lesson: {title}. {where} Follow the lesson pane on the left; "
-                   "F6 gives a hint (twice: the answer), F1 shows every key.",
-        "embedded": "You talk to the embedded teaching server playing the lesson's world "
-                    "({host}), on this machine only.",
-        "target": "You talk to {target}, a real server.",
+        "welcome": "Guided lesson. {where} F6: a hint; F1: every key.",
+        "embedded": "The embedded teaching server plays {host} (this machine only).",
+        "target": "A real server: {target}.",
         "next_session": "--- the lesson's next session: connecting to {host} ---",
         "finished": "Lesson complete: the summary is in the lesson pane.",
         "one_language": "This lesson is written in {langs} only.",
@@ -86,16 +83,14 @@ _WORDS: dict[str, dict[str, str]] = {
                     "正しい行を待ちます。F7 で戻る、F9 で最初から。",
         "outside_reply": "この応答はそのまま送信した行へのもので、数えません。",
         "closed": "接続が閉じました。F9 で新しいセッションからレッスンをやり直せます。",
-        "restarted": "--- レッスンをやり直します: レッスンの世界で新しいセッション ---",
-        "back": "--- 1 ステップ戻ります: 新しいセッションでステップ 1-{n} を再生します"
-                "（送ったコマンドは取り消せません） ---",
+        "restarted": "--- やり直し: レッスンの世界で新しいセッション ---",
+        "back": "--- 1 ステップ戻る: 新しいセッションで 1-{n} を再生 ---",
         "back_done": "ステップ {n} に戻りました。その前のステップは新しいセッションで再生しました。",
-        "welcome": "ガイド付きレッスン: {title}。{where} 左のレッスン欄に沿って進めてください。"
-                   "F6 でヒント（2 回目は答え）、F1 でキーの一覧。",
-        "embedded": "相手はこのマシン上だけで動く教育用サーバで、レッスンの世界（{host}）を演じています。",
-        "target": "相手は実サーバ {target} です。",
-        "next_session": "--- レッスンの次のセッション: {host} に接続します ---",
-        "finished": "レッスン完了です。まとめはレッスン欄にあります。",
+        "welcome": "ガイド付きレッスン。{where}F6: ヒント、F1: キー一覧。",
+        "embedded": "教育用サーバが {host} を演じます（このマシン上だけ）。",
+        "target": "実サーバ: {target}。",
+        "next_session": "--- 次のセッション: {host} に接続 ---",
+        "finished": "レッスン完了。まとめはレッスン欄に。",
         "one_language": "このレッスンは {langs} だけで書かれています。",
         "language": "言語: 日本語。",
         "demo_on": "デモ開始: レッスンが自分で入力します。",
@@ -172,7 +167,7 @@ class Guide:
         else:
             where = words(self.lang, "embedded",
                           host=getattr(self.connector, "hostname", "?"))
-        return words(self.lang, "welcome", title=self.engine.title(), where=where)
+        return words(self.lang, "welcome", where=where)
 
     def gate(self, line: str) -> str | bool | None:
         """The learner pressed Enter on ``line``: None -- no lesson step to judge it
