@@ -7,7 +7,11 @@ The probe shot starts ``smtptui serve`` on a free loopback port and probes it.
 The app shots (``app-*.svg`` and ``.png``) run the Textual app headless on the embedded
 teaching server, drive it like a user would, and save what is on screen
 (``App.save_screenshot``); the PNG is drawn from the SVG with cairosvg when it is installed
-(``pip install cairosvg``), else only the SVG is written.
+(``pip install cairosvg``), else only the SVG is written. ``app-lesson-en`` and
+``app-lesson-ja`` show the guided mode (``smtptui lesson 01``). Japanese needs a CJK font
+where the PNG is drawn (e.g. fonts-noto-cjk); without one cairosvg draws boxes, so the
+README shows the Japanese shot as SVG (a browser picks a CJK font itself). Nothing here
+depends on such a font being installed.
 
 Run: ``python screenshots/make.py`` from the repository root.
 """
@@ -49,8 +53,15 @@ from smtptui.tui.app import SmtpApp
 
 out, name, size = sys.argv[1], sys.argv[2], (100, 30)
 mask = lambda t: re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:2525", t)
-app = SmtpApp(ConnectSpec(persona="rfc821" if name == "turn" else None), mask_text=mask,
-              fixed_time=1_764_489_600.0)
+if name.startswith("lesson"):
+    from smtptui.commands.lessons import load, resolve
+    from smtptui.tui.guided import GuidedApp
+
+    app = GuidedApp(load(resolve("01")), "ja" if name.endswith("ja") else "en",
+                    mask_text=mask, fixed_time=1_764_489_600.0)
+else:
+    app = SmtpApp(ConnectSpec(persona="rfc821" if name == "turn" else None),
+                  mask_text=mask, fixed_time=1_764_489_600.0)
 
 async def until(p, cond):
     for _ in range(1000):
@@ -70,6 +81,17 @@ async def send(p, line, expect):
     await until(p, lambda: seen(expect))
 
 async def pilot(p):
+    if name.startswith("lesson"):
+        await send(p, "HELO hostA", "S: 250 hostB")
+        await until(p, lambda: app.guide.index == 2)
+        app.main.command.value = "MAIL FROM: <send@hostA>"
+        app.main.command.cursor_position = len(app.main.command.value)
+        await p.press("enter")
+        await p.press("f6")
+        await p.pause(0.3)
+        app.save_screenshot(filename=f"app-{name}.svg", path=out)
+        app.exit()
+        return
     if name == "turn":
         await send(p, "HELO client.example", "S: 250")
         await send(p, "TURN", "S: 250")
@@ -100,7 +122,10 @@ app.run(headless=True, auto_pilot=pilot, size=size)
 
 APP_NAMES = {"main": "the app after EHLO", "completion": "completion with meanings",
              "error": "a grammar error, before sending", "composer": "the DATA composer",
-             "turn": "after TURN: you are the receiver"}
+             "turn": "after TURN: you are the receiver",
+             "lesson-en": "guided mode: lesson 1, a grammar mistake and a hint",
+             "lesson-ja": "guided mode in Japanese (see the SVG: this machine's PNG "
+                          "renderer may lack a CJK font)"}
 
 
 def shoot_app(name: str, env: dict[str, str]) -> None:

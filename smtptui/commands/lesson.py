@@ -1,8 +1,7 @@
-"""``smtptui lesson ID|FILE [TARGET] [--lang en|ja]``: the guided mode, in the app.
-
-The guided mode lives in the Textual app (``smtptui.tui.app.run_lesson``). Until the
-app exists this command validates its arguments, then says so and exits 2. The default
-language follows the locale (``LANG=ja_JP.UTF-8`` -> Japanese).
+"""``smtptui lesson ID|FILE [TARGET] [--lang en|ja] [--demo [SECONDS]]``: the guided
+mode, in the app (``smtptui.tui.app.run_lesson``). The arguments are checked before the
+screen is taken. The default language follows the locale (``LANG=ja_JP.UTF-8`` ->
+Japanese); ``--demo`` has the lesson type its own lines (for a teacher at a projector).
 """
 
 from __future__ import annotations
@@ -25,7 +24,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "embedded teaching server with the lesson's world)")
     parser.add_argument("--lang", choices=("en", "ja"),
                         help="language of the narration (default: from the locale)")
+    parser.add_argument("--demo", nargs="?", type=_pace, const=0.08, metavar="SECONDS",
+                        help="the lesson types its own lines, SECONDS per character "
+                             "(default 0.08; steps pause 25 times that); Ctrl+R in the "
+                             "app switches it on and off")
     add_connection_arguments(parser)
+    # As in the app: the learner types STARTTLS when the lesson asks for it.
+    parser.set_defaults(starttls="manual")
+
+
+def _pace(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds per character, got {text!r}")
+    if not 0 <= value <= 5:
+        raise argparse.ArgumentTypeError("expected 0 to 5 seconds per character")
+    return value
 
 
 def _fail(message: str) -> int:

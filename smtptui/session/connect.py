@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from smtptui.net.targets import Target
     from smtptui.server.app import ServerEvent
     from smtptui.server.world import World
+    from smtptui.teaching.model import Lesson
 
 __all__ = [
     "ConnectSpec",
@@ -46,6 +47,7 @@ __all__ = [
     "MXChoice",
     "TargetConnector",
     "connector_for",
+    "lesson_connector",
     "make_connector",
     "options",
     "persona_names",
@@ -93,10 +95,13 @@ class EmbeddedConnector:
         self.tls_dir = tls_dir
         self.timeouts = timeouts
         self.on_event = on_event
+        self.default_host: str | None = None
+        """The world host an interactive connection (no hint) talks to; None: the main
+        one. The guided mode sets it for a lesson's later sessions (RFC 821 relays)."""
         self._servers: dict[str, tuple[asyncio.Server, int]] = {}
 
     def _host_for(self, hint: Any) -> str:
-        name = getattr(hint, "host_hint", None)
+        name = getattr(hint, "host_hint", None) or self.default_host
         found = self.world.find_host(name) if name else None
         return found.hostname if found is not None else self.world.host.hostname
 
@@ -372,10 +377,11 @@ class ConnectSpec:
         return self.target + (" (implicit TLS)" if self.tls else "")
 
 
-def connector_for(spec: ConnectSpec, *, on_event: Callable[[ServerEvent], None] | None = None
-                  ) -> Connector:
+def connector_for(spec: ConnectSpec, *, on_event: Callable[[ServerEvent], None] | None = None,
+                  world: World | None = None) -> Connector:
     """The connector for ``spec``; ValueError (one line, for the user) when a target,
-    option, world file, persona or certificate file is wrong."""
+    option, world file, persona or certificate file is wrong. ``world``: an already
+    built world for the embedded server (a lesson's), instead of ``spec.world``."""
     import socket
 
     from smtptui.net.probe import ProbeOptions
@@ -407,8 +413,7 @@ def connector_for(spec: ConnectSpec, *, on_event: Callable[[ServerEvent], None] 
                            else spec.starttls,
                            cafile=spec.cafile, insecure=spec.insecure, timeout=spec.timeout,
                            resolver=resolver, family=spec.family, ptr=False)
-    world = None
-    if spec.target is None and spec.world is not None:
+    if spec.target is None and spec.world is not None and world is None:
         from smtptui.server.world import WorldError, load_world
 
         try:
@@ -417,6 +422,28 @@ def connector_for(spec: ConnectSpec, *, on_event: Callable[[ServerEvent], None] 
             raise ValueError(str(exc)) from None
     return make_connector(spec.target, options, tls=spec.tls, world=world,
                           persona=spec.persona, on_event=on_event)
+
+
+def lesson_connector(lesson: Lesson, spec: ConnectSpec | None = None) -> Connector:
+    """Where a guided lesson talks: ``spec.target`` (lessons marked ``real_server``), else
+    a *fresh* embedded server playing the lesson's world -- fresh on every call, so a
+    restarted lesson finds the world as written (mail queued for TURN included).
+    ValueError (one line) as :func:`connector_for`."""
+    spec = spec or ConnectSpec()
+    if spec.target is not None:
+        if not lesson.real_server:
+            raise ValueError(f"lesson {lesson.id!r} needs the embedded teaching server's "
+                             "world; it cannot run against a TARGET")
+        return connector_for(spec)
+    from smtptui.server.world import WorldError, default_world, world_from_mapping
+
+    source = lesson.world
+    try:
+        world = default_world() if source is None else world_from_mapping(
+            source.data, source.filename, source.text, source.base)
+    except WorldError as exc:
+        raise ValueError(str(exc)) from None
+    return connector_for(spec, world=world)
 
 
 def persona_names() -> tuple[str, ...]:

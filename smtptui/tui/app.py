@@ -34,9 +34,10 @@ if TYPE_CHECKING:
     from smtptui.session import Connector, MXChoice
     from smtptui.session.autosave import History
     from smtptui.session.events import Event
+    from smtptui.teaching.model import Lesson
     from smtptui.tui.screens.main import MainScreen
 
-__all__ = ["SmtpApp", "run_app"]
+__all__ = ["SmtpApp", "run_app", "run_lesson"]
 
 FLUSH_INTERVAL = 0.02
 """Seconds events wait to be shown together: fast enough to look immediate, slow enough
@@ -407,3 +408,10 @@ def run_app(spec: ConnectSpec) -> int:
 
             print(app.fatal_error, file=sys.stderr)
     return app.return_code or 0
+
+
+def run_lesson(lesson: Lesson, args: Any, lang: str) -> int:
+    """``smtptui lesson``: the guided mode (:mod:`smtptui.tui.guided`)."""
+    from smtptui.tui.guided import run_lesson as run_guided
+
+    return run_guided(lesson, args, lang)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from textual.binding import Binding
 
-__all__ = ["ACTIONS", "Action", "bindings"]
+__all__ = ["ACTIONS", "LESSON_ACTIONS", "Action", "bindings"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +18,7 @@ class Action:
     key: str = ""        # key binding ("" = palette only)
     footer: bool = False  # shown in the footer
     short: str = ""      # the footer's word (default: the title)
+    priority: bool = False  # wins over the focused widget's own key (the composer's)
 
 
 ACTIONS: tuple[Action, ...] = (
@@ -51,6 +52,26 @@ ACTIONS: tuple[Action, ...] = (
 )
 
 
-def bindings() -> list[Binding]:
-    return [Binding(a.key, a.action, a.short or a.title, show=a.footer)
-            for a in ACTIONS if a.key]
+LESSON_ACTIONS: tuple[Action, ...] = (
+    Action("lesson_hint", "Lesson: hint (again: the answer)",
+           "a hint for this step; asked twice, the line itself", "f6", True, "Hint",
+           priority=True),
+    Action("lesson_back", "Lesson: one step back",
+           "a fresh session with the lesson's world, the steps before replayed quickly "
+           "(nothing sent can be unsent)", "f7", True, "Back", priority=True),
+    Action("lesson_restart", "Lesson: restart",
+           "a fresh session with the lesson's world, from step 1", "f9", True, "Restart",
+           priority=True),
+    Action("lesson_demo", "Lesson: demo on/off",
+           "the lesson types its own lines at a readable pace (for a projector)", "ctrl+r",
+           True, "Demo", priority=True),
+    Action("lesson_language", "Lesson: switch language (English / 日本語)",
+           "narration, hints and summary in the other language; progress is kept",
+           "ctrl+n", True, "EN/日本語", priority=True),
+)
+"""The guided mode's own keys (``smtptui lesson``): added to the app's table there."""
+
+
+def bindings(actions: tuple[Action, ...] = ACTIONS) -> list[Binding]:
+    return [Binding(a.key, a.action, a.short or a.title, show=a.footer, priority=a.priority)
+            for a in actions if a.key]

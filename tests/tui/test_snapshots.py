@@ -115,3 +115,47 @@ def test_turn_mode(snap_compare) -> None:
 
 def test_main_screen_at_80_by_24(snap_compare) -> None:
     assert snap_compare(make_app(), terminal_size=(80, 24), run_before=after_ehlo)
+
+
+# -- the guided mode (smtptui lesson) ------------------------------------------------------
+
+
+def lesson_app(ref: str, lang: str) -> SmtpApp:
+    from smtptui.commands.lessons import load, resolve
+    from smtptui.tui.guided import GuidedApp
+
+    path = resolve(ref)
+    assert path is not None
+    return GuidedApp(load(path), lang, mask_text=stable, fixed_time=FIXED_TIME)
+
+
+async def guided_mid_lesson(pilot) -> None:
+    """Lesson 1, step 3: HELO done, then a MAIL with a space after 'FROM:' refused."""
+    app = pilot.app
+    await send(pilot, "HELO hostA", "S: 250 hostB")
+    await until(pilot, lambda: app.guide.index == 2, "step 3")
+    command = app.main.command
+    command.value = "MAIL FROM: <send@hostA>"
+    command.cursor_position = len(command.value)
+    await pilot.press("enter")
+    await until(pilot, lambda: app.guide.feedback and app.guide.feedback[0].kind == "refused",
+                "the lesson's verdict")
+
+
+def test_guided_mode_english(snap_compare) -> None:
+    assert snap_compare(lesson_app("01", "en"), terminal_size=SIZE,
+                        run_before=guided_mid_lesson)
+
+
+def test_guided_mode_japanese(snap_compare) -> None:
+    assert snap_compare(lesson_app("01", "ja"), terminal_size=SIZE,
+                        run_before=guided_mid_lesson)
+
+
+def test_guided_mode_japanese_at_80_by_24(snap_compare) -> None:
+    async def run(pilot) -> None:
+        await guided_mid_lesson(pilot)
+        await pilot.press("f6")  # a hint, in Japanese, under the verdict
+        await pilot.pause()
+
+    assert snap_compare(lesson_app("01", "ja"), terminal_size=(80, 24), run_before=run)

@@ -29,7 +29,7 @@ from smtptui.session import ConnectSpec, persona_names
 from smtptui.session.autosave import private_file
 from smtptui.session.display import terminal_safe
 from smtptui.tui.app import Guarded
-from smtptui.tui.commands import ACTIONS
+from smtptui.tui.commands import ACTIONS, LESSON_ACTIONS
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
@@ -66,6 +66,16 @@ class Dialog(Guarded, ModalScreen[Any]):
         self.dismiss(None)
 
 
+GUIDED_HELP = (
+    "Type each step's line in the command line, as usual. The lesson judges it before "
+    "anything is sent: first the grammar of the lesson's dialect, then the step. A line "
+    "it refuses stays in the input to fix; Enter again sends it anyway -- the step is then "
+    "not met, its reply does not count, and the lesson waits for the step's own line.\n"
+    "Step back: SMTP cannot unsend a command, so a fresh session with the lesson's world "
+    "starts and the steps before the previous one are replayed quickly. Restart: a fresh "
+    "session from step 1. Mistakes and hints stay counted for the summary.\n")
+
+
 class HelpScreen(Dialog):
     """F1: the command table's entry for a verb (or every verb and every key)."""
 
@@ -87,6 +97,11 @@ class HelpScreen(Dialog):
                 else:
                     yield Static(Content("\n".join(help_text(None))), id="help-text")
                 keys = [f"{a.key:<10} {a.title}" for a in ACTIONS if a.key]
+                if getattr(self.app, "guide", None) is not None:
+                    yield Static(Content.assemble(("\nGuided lesson\n", "bold"), GUIDED_HELP,
+                                                  "\n".join(f"{a.key:<10} {a.title}: {a.help}"
+                                                            for a in LESSON_ACTIONS)),
+                                 classes="note")
                 yield Static(Content.assemble(
                     ("\nKeys\n", "bold"),
                     "Tab        complete (the highlighted candidate, or the first)\n"

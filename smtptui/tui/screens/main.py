@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from smtptui.session import ConnectSpec, Session
     from smtptui.session.events import Event
     from smtptui.tui.app import SmtpApp
+    from smtptui.tui.guided import Guide
 
 __all__ = ["MainScreen"]
 
@@ -70,6 +71,7 @@ class MainScreen(Guarded, Screen[None]):
         self.mail_from: str | None = None
         self.recipients: list[str] = []
         self.banner = ""
+        self.guide: Guide | None = None  # the guided mode's lesson (smtptui lesson)
 
     def compose(self) -> ComposeResult:
         yield Header(icon="✉")
@@ -115,19 +117,28 @@ class MainScreen(Guarded, Screen[None]):
         command.checker = self._check
         command.history = self._history
         command.idle_hint = self._idle_hint
+        self.guide = getattr(self.app, "guide", None)
+        if self.guide is not None:
+            command.gate = self.guide.gate
         command.focus()
         if self.app.is_headless:  # tests and screenshots: no blinking cursor to catch
             command.cursor_blink = False
             self.composer.editor.cursor_blink = False
         self._layout_panel(self.size.width)
         self.panel.set_dialect("rfc5321")
-        self.app.screen_ready.set()
+        if self.side_pane is not None:
+            # Notes wrap to the transcript's width, known once the pane is laid out.
+            self.call_after_refresh(self.app.screen_ready.set)
+        else:
+            self.app.screen_ready.set()
 
     def on_resize(self, event: Any) -> None:
         self._layout_panel(event.size.width)
 
     def _layout_panel(self, width: int) -> None:
-        show = self._panel_user if self._panel_user is not None else width >= NARROW
+        # Beside a lesson pane the transcript needs the room: the panel waits for F4.
+        narrow = NARROW + (50 if self.side_pane is not None else 0)
+        show = self._panel_user if self._panel_user is not None else width >= narrow
         self.panel.display = show
 
     def toggle_panel(self) -> None:
@@ -194,6 +205,8 @@ class MainScreen(Guarded, Screen[None]):
         if s.role == "server":
             codes = ", ".join(str(c) for c in self.session.expected_reply_codes())
             return f"you are the receiver: answer with a reply ({codes or 'code'} + text)"
+        if self.guide is not None:
+            return self.guide.idle_hint()
         if s.usual:
             first = s.usual[0]
             example = {"EHLO": "EHLO <your-name>", "HELO": "HELO <your-name>",
@@ -211,6 +224,8 @@ class MainScreen(Guarded, Screen[None]):
             return
         self.command.clear_line()
         self.app.send_line(line)
+        if self.guide is not None:
+            self.guide.sent(line, message.forced)
 
     @on(TranscriptView.Explain)
     def _explain(self, message: TranscriptView.Explain) -> None:
@@ -229,9 +244,12 @@ class MainScreen(Guarded, Screen[None]):
         self.banner = ""
         self.composer.reset()
         self._show_mode()
-        if old is not None or self.transcript.shown:
-            self.local_note(f"--- switched to {spec.describe()} ---", "local")
-        self._welcome(session, spec)
+        if self.guide is not None:
+            self.local_note(self.guide.session_opened(session), "local")
+        else:
+            if old is not None or self.transcript.shown:
+                self.local_note(f"--- switched to {spec.describe()} ---", "local")
+            self._welcome(session, spec)
         self.app.sub_title = spec.describe()
         self.app.title = f"smtptui: {session.label}"
         self.panel.set_dialect(session.dialect)
@@ -323,6 +341,8 @@ class MainScreen(Guarded, Screen[None]):
             self.transcript.add(items)
         if snapshot is not None and snapshot != self.snapshot:
             self._on_state(snapshot)  # a burst of replies that changed nothing costs nothing
+        if self.guide is not None:
+            self.guide.events(batch)  # after the rows: the verdict follows the reply
 
     def _on_reply(self, event: ReplyReceived) -> None:
         t = event.transition
@@ -406,6 +426,8 @@ class MainScreen(Guarded, Screen[None]):
 
     @on(Composer.SendMessage)
     def _send_message(self, message: Composer.SendMessage) -> None:
+        if self.guide is not None:
+            self.guide.message(message.text)
         self.app.send_message(message.text, message.path)
 
     def command_summary(self, verb: str) -> str:

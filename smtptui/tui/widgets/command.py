@@ -163,9 +163,14 @@ class CommandInput(Input):
         self.checker: Callable[[str], list[Diagnostic]] = lambda _line: []
         self.history: Callable[[], Sequence[str]] = lambda: ()
         self.idle_hint: Callable[[], str] = lambda: ""
+        self.gate: Callable[[str], str | bool | None] | None = None
+        """A judge before sending (the guided mode's lesson): None -- no opinion, the
+        usual checks; True -- send now; a text -- refused, shown, and sent only on a
+        second Enter (the same "send it anyway" as for grammar errors)."""
         self.prompt_width = 0           # cells left of the input (the "C:" label)
         self.diagnostics: list[Diagnostic] = []
         self._confirm_for: str | None = None
+        self._refusal = ""              # the gate's reason, while _confirm_for asks
         self._history_at: int | None = None
         self._draft = ""
         self._quiet = False             # a value set by history: no dropdown
@@ -203,7 +208,10 @@ class CommandInput(Input):
         self._show_hint()
 
     def _show_hint(self) -> None:
-        if self._typing and self._confirm_for != self.value:
+        if self._refusal and self._confirm_for == self.value and not any(
+                d.is_error for d in self.diagnostics):
+            self.hint.show_message(self._refusal)  # else: the caret under the error
+        elif self._typing and self._confirm_for != self.value:
             first = self.dropdown.selected or None
             shown = f": {first.display}" if first is not None else ""
             self.hint.show_hint(f"keep typing, or Tab completes{shown}")
@@ -220,7 +228,7 @@ class CommandInput(Input):
         if event.input is not self:
             return
         if self._confirm_for is not None and self._confirm_for != self.value:
-            self._confirm_for = None
+            self._confirm_for, self._refusal = None, ""
         self.refresh_assist()
         self._quiet = False
 
@@ -317,14 +325,17 @@ class CommandInput(Input):
         line = self.value
         self.diagnostics = self.checker(line) if line.strip() else []
         errors = [d for d in self.diagnostics if d.is_error]
-        forced = False
-        if errors:
-            if self._confirm_for != line:
-                self._confirm_for = line
-                self._show_hint()
-                return
-            forced = True
-        self._confirm_for = None
+        forced = self._confirm_for == line
+        judged = None if forced or self.gate is None else self.gate(line)
+        if isinstance(judged, str):
+            self._confirm_for, self._refusal = line, judged
+            self._show_hint()
+            return
+        if errors and judged is not True and not forced:
+            self._confirm_for = line
+            self._show_hint()
+            return
+        self._confirm_for, self._refusal = None, ""
         self._history_at = None
         self._draft = ""
         self.post_message(self.Send(line, forced))
