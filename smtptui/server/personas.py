@@ -38,7 +38,7 @@ ENHANCED: Mapping[str, str] = MappingProxyType({
     "not_active": "4.2.1", "will_mail": "2.1.5", "turn_ok": "2.0.0", "turn_nothing": "2.0.0",
     "turn_busy": "5.5.1", "help_unknown": "5.5.4", "verb": "2.0.0", "onex": "2.0.0",
     "xusr": "2.0.0", "etrn": "2.0.0", "auth_cleartext": "5.7.11", "tls_first": "5.7.0",
-    "smtputf8": "5.6.7", "unstored": "4.3.0", "helo_again": "5.5.1",
+    "smtputf8": "5.6.7", "unstored": "4.3.0", "tempfail": "4.3.0", "helo_again": "5.5.1",
     "data_need_mail": "5.5.1", "params_need_ehlo": "5.5.4", "bad_syntax": "5.5.4",
 })
 
@@ -101,6 +101,10 @@ _RFC821_TEXTS = {
     "unstored": "451 Requested action aborted: local error in processing",
     "helo_again": "503 {host} Duplicate HELO/EHLO",
     "too_busy": "421 {host} Too many sessions, try again later",
+    "closing": "421 {host} Service not available, closing transmission channel",
+    "no_service": "554 {host} No SMTP service here",
+    "no_service_bad": "503 Bad sequence of commands: this server offers no service; QUIT",
+    "tempfail": "451 Requested action aborted: local error in processing",
     "line_too_long": "500 Line too long.",  # RFC 821 §4.5.3's own example
 }
 

@@ -69,7 +69,12 @@ _LOOP_REFUSALS = {
     "500 Error: strict ASCII mode": "non-ASCII text without SMTPUTF8",
     "500 Command line too long": "a command line over the limit",
 }
-_NO_ENHANCED = {"greeting", "helo", "ehlo_first", "too_busy", "data_start"}
+_NO_ENHANCED = {"greeting", "helo", "ehlo_first", "too_busy", "data_start", "closing",
+                "no_service"}
+NO_SERVICE_LINE = 1024
+"""A host that offers no service reads each line only this far (it only looks for QUIT)."""
+NO_SERVICE_LINES = 50
+"""... and answers at most this many lines before it closes with 421."""
 _VERB_KEYWORDS = {"VERB": "verb", "ONEX": "onex", "XUSR": "xusr"}
 
 
@@ -194,6 +199,31 @@ class TeachingSMTP(SMTP):
             self.event("TLS established "
                        f"({transport.get_extra_info('ssl_object').version()})")
 
+    async def _no_service(self) -> None:
+        """RFC 5321 §3.1: a host may answer the connection with 554 instead of 220; it
+        then answers every command but QUIT with 503 and closes after QUIT's 221."""
+        await self.push(self.fmt("no_service"))
+        self.event("refused: no SMTP service here (554)")
+        try:
+            for _ in range(NO_SERVICE_LINES):
+                async with asyncio.timeout(self.app.timeout):
+                    line = await self._reader.readline()
+                if not line:
+                    break
+                if len(line) > NO_SERVICE_LINE:
+                    await self.push(self.fmt("line_too_long"))
+                    break
+                if line.strip().upper() == b"QUIT":
+                    await self.reply("quit")
+                    break
+                await self.reply("no_service_bad")
+            else:
+                await self.push(self.fmt("closing"))
+        except (TimeoutError, ConnectionError, OSError, ValueError,
+                asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            pass  # a silent, vanished or flooding client: just close
+        self.close_quietly()
+
     def connection_lost(self, error: Exception | None) -> None:
         if self.counted:
             self.counted = False
@@ -207,6 +237,14 @@ class TeachingSMTP(SMTP):
             await self.push(self.fmt("too_busy"))
             self.event("refused: too many sessions")
             self.close_quietly()
+            return
+        if self.host.service == "closing":  # a world's host shutting down (RFC 5321 §3.8)
+            await self.push(self.fmt("closing"))
+            self.event("refused: the host is closing (421)")
+            self.close_quietly()
+            return
+        if self.host.service == "refused":
+            await self._no_service()
             return
         try:
             await super()._handle_client()
@@ -745,6 +783,8 @@ class TeachingSMTP(SMTP):
         next_domain = route[0] if route else path.domain
         addr = path.mailbox
         if next_domain is None or h.is_local_domain(next_domain):
+            if any(path.name.lower() == t.lower() for t in h.temporary_failures):
+                return "tempfail", {}, False  # a world's mailbox failing on purpose (451)
             box = h.mailbox(path.name, path.domain)
             if box is not None or path.name.lower() == "postmaster":
                 user = (box or "postmaster").split("@")[0]

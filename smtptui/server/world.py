@@ -57,6 +57,11 @@ class QueuedMessage:
     data: str
 
 
+SERVICES = ("open", "closing", "refused")
+"""How a host answers a connection: normally; 421 and close (shutting down, RFC 5321
+§3.8); or 554 instead of 220, then 503 to everything but QUIT (no service, §3.1)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Host:
     """One host of the world: its name, persona and local users."""
@@ -85,6 +90,9 @@ class Host:
     software_version: str | None = None  # the version sendmail-8.9 names ("8.9.1a/3.7W")
     peer_address: str | None = None  # the client address the server reports
     process_id: int | None = None   # sendmail-8.9 queue ids end in it
+    # Failure keys: what a debugging lesson makes the server do on purpose.
+    service: str = "open"           # "closing": 421 at connect; "refused": 554 greeting
+    temporary_failures: tuple[str, ...] = ()  # local parts whose RCPT gets 451
 
     @property
     def zone(self) -> timezone | None:
@@ -318,7 +326,7 @@ _HOST_KEYS = {"hostname", "persona", "banner", "extensions", "max_recipients", "
               "domains", "mailboxes", "lists", "forwards", "logged_in", "relay_domains",
               "users", "queue", "allow_plaintext_auth", "case_sensitive_mailboxes",
               "clear_8th_bit", "clock", "time_zone", "time_zone_name", "software_version",
-              "peer_address", "process_id"}
+              "peer_address", "process_id", "service", "temporary_failures"}
 _TOP_KEYS = _HOST_KEYS | {"hosts", "max_sessions"}
 
 
@@ -411,6 +419,17 @@ def _host(ctx: _Ctx, base: tuple, data: dict, *, name: str | None = None,
                 if not (key == "relay_domains" and d == "*"):
                     _hostname(ctx, base + (key, i), d)
             kw[key] = names
+    if "service" in data:
+        v = _want(ctx, base + ("service",), data["service"], str, '"open", "closing" or "refused"')
+        if v not in SERVICES:
+            raise ctx.fail(base + ("service",), f'must be "open", "closing" (421 at connect) '
+                                                f'or "refused" (554 greeting), not {v!r}')
+        kw["service"] = v
+    if "temporary_failures" in data:
+        kw["temporary_failures"] = _str_list(ctx, base + ("temporary_failures",),
+                                             data["temporary_failures"])
+        for i, u in enumerate(kw["temporary_failures"]):
+            _wire(ctx, base + ("temporary_failures", i), u)
     if "logged_in" in data:
         kw["logged_in"] = _str_list(ctx, base + ("logged_in",), data["logged_in"])
         for i, u in enumerate(kw["logged_in"]):

@@ -465,13 +465,20 @@ def _to_script(r: _Reader, steps: tuple[LessonStep, ...]):  # type: ignore[no-un
             emit(f"#!match {m}", path)
             match = m
 
+    greeted = quit_sent = False
     for i, s in enumerate(steps):
         p: tuple[str | int, ...] = ("step", i)
         if s.kind == "greeting":
+            if greeted and not quit_sent:
+                # The server ended the last session itself (a 421 or 554 greeting, say):
+                # this greeting is a new connection all the same.
+                emit("#!session", p)
+            greeted, quit_sent = True, False
             set_match(s.match, p)
             for x in s.server:
                 emit(f"S: {x}", p + ("server",))
         elif s.kind == "command":
+            quit_sent = s.send.strip().upper() == "QUIT"
             emit(f"C: {s.send}", p + ("send",))
             set_match(s.match, p)
             for x in s.reply:

@@ -294,3 +294,15 @@ def test_lesson_command_refuses_bad_arguments(argv: list[str], message: str,
         status = exc.code
     assert status == 2
     assert message in capsys.readouterr().err
+
+
+async def test_the_demo_meets_a_421_and_a_554_greeting(data_home: Path) -> None:
+    """Lesson 18's last hosts end or refuse the session themselves: the guided mode moves
+    on to the next host's greeting without a QUIT of ours."""
+    app = lesson_app("18", demo=0.0)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.guide.engine.finished, "the demo's end", timeout=60)
+        text = " ".join(rows(app))
+        assert "S: 451 4.3.0" in text
+        assert "S: 421 closing.example" in text and "S: 554 refused.example" in text
+        assert app.guide.counts().total == 0
