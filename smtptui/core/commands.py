@@ -11,13 +11,26 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal
 
-Dialect = Literal["rfc821", "rfc5321"]
-"""Which standard a line is judged by: RFC 821's 1982 BNF or RFC 5321's ABNF (the one
-type every module uses: the checker, the reply sequences, the server's personas)."""
+from smtptui.core.frozen import frozen
+
+TYPE_CHECKING = False  # typing costs milliseconds of every `smtptui check`: not at run time
+if TYPE_CHECKING:
+    from typing import Literal
+
+    Dialect = Literal["rfc821", "rfc5321"]
+    """Which standard a line is judged by: RFC 821's 1982 BNF or RFC 5321's ABNF (the one
+    type every module uses: the checker, the reply sequences, the server's personas)."""
+
+
+def __getattr__(name: str) -> object:
+    """``Dialect`` for code that imports it at run time (it is only a type)."""
+    if name == "Dialect":
+        from typing import Literal
+
+        return Literal["rfc821", "rfc5321"]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Arg(str, enum.Enum):
@@ -43,7 +56,10 @@ class Origin(str, enum.Enum):
     NONSTANDARD = "non-standard"
 
 
-@dataclass(frozen=True, slots=True)
+_NO_REPLIES: Mapping[str, tuple[int, ...]] = MappingProxyType({})
+
+
+@frozen
 class CommandSpec:
     """One SMTP verb.
 
@@ -67,8 +83,8 @@ class CommandSpec:
     minimum_5321: bool = False     # RFC 5321 §4.5.1 MUST support
     obsolete_5321: bool = False    # deprecated by RFC 5321 Appendix F
     ehlo_keyword: str | None = None  # the EHLO keyword that advertises it, if any
-    replies: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
-    replies_5321: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    replies: Mapping[str, tuple[int, ...]] = _NO_REPLIES
+    replies_5321: Mapping[str, tuple[int, ...]] = _NO_REPLIES
     templates: tuple[str, ...] = ()  # completion templates after "VERB "
     help: str = ""                 # a few sentences for HELP / the explain pane
     # The same for a 1982 reader (an RFC 821 server's HELP), where ``help`` speaks of

@@ -6,7 +6,8 @@ A diagnostic never aborts anything; it is information for the person at the keyb
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+
+from smtptui.core.frozen import frozen
 
 
 class Severity(str, enum.Enum):
@@ -21,7 +22,7 @@ class Severity(str, enum.Enum):
         return self.value
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Diagnostic:
     """One finding about a command line, a reply or a step of the session.
 

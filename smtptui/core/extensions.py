@@ -8,11 +8,12 @@ and the completion model the parameter keywords and their values.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
 
+from smtptui.core.frozen import frozen
 
-@dataclass(frozen=True, slots=True)
+
+@frozen
 class Parameter:
     """An ESMTP parameter of MAIL FROM or RCPT TO (RFC 1869 §6, RFC 5321 §4.1.2)."""
 
@@ -25,7 +26,7 @@ class Parameter:
     rfc: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Extension:
     keyword: str
     name: str
