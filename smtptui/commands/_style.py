@@ -9,7 +9,10 @@ that headless commands never import rich.
 from __future__ import annotations
 
 import os
-from typing import ClassVar, TextIO
+
+TYPE_CHECKING = False  # typing is not imported at run time: headless commands start faster
+if TYPE_CHECKING:
+    from typing import ClassVar, TextIO
 
 
 def use_colour(stream: TextIO) -> bool:

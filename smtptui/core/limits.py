@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from typing import BinaryIO
+
+TYPE_CHECKING = False  # typing is not imported at run time: `smtptui check` starts faster
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 __all__ = [
     "MAX_FILE_OCTETS",

@@ -8,7 +8,9 @@ Standard library only: the core is sans-I/O.
 
 from __future__ import annotations
 
-import ipaddress
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import ipaddress
 
 __all__ = ["ascii_int", "ip_literal", "is_ascii_digits", "printable"]
 
@@ -86,6 +88,8 @@ def ip_literal(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | Non
     t = t.split("%", 1)[0]
     if not t.isascii():
         return None
+    import ipaddress  # here, not at the top: `smtptui check` never needs it
+
     try:
         ip = ipaddress.ip_address(t)
     except ValueError:
