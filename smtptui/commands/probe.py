@@ -148,15 +148,14 @@ def run(args: argparse.Namespace) -> int:
         # error before any connection (cheap: only FILE is read, not the system store).
         # Without --cafile the context is built on first use: a probe that never gets
         # to TLS never pays for loading the system trust store.
-        import dataclasses
-
+        from smtptui.core.frozen import replace
         from smtptui.net.tls import make_tls_context
 
         try:
             ctx = make_tls_context(cafile=options.cafile, insecure=options.insecure)
         except (OSError, ValueError) as exc:
             return _usage(str(exc))
-        options = dataclasses.replace(options, ssl_context=ctx)
+        options = replace(options, ssl_context=ctx)
     out = sys.stdout
     style = Style.for_stream(out)
     if options.insecure:

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from smtptui.core.diagnostics import Diagnostic, error, warning
 from smtptui.core.extensions import describe
+from smtptui.core.frozen import frozen
 from smtptui.core.replies import Reply
 
 __all__ = ["Capabilities", "Capability", "parse_ehlo"]
@@ -35,7 +35,7 @@ OLD_AUTH = "AUTH="
 """Keyword under which an old-style ``AUTH=LOGIN PLAIN`` line is kept."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Capability:
     """One ehlo-line: keyword (upper case) and its parameters as sent."""
 
@@ -48,7 +48,7 @@ class Capability:
                 "description": self.description}
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Capabilities:
     """The parsed EHLO reply. Keyword look-ups are case-insensitive."""
 

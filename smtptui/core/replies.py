@@ -19,10 +19,10 @@ and for lines that need a diagnostic.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from smtptui.core.diagnostics import Diagnostic, Severity
+from smtptui.core.frozen import frozen
 
 __all__ = [
     "MAX_REPLY_LINE",
@@ -65,7 +65,7 @@ def parse_enhanced(text: str) -> str | None:
     return m.group(0) if m else None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Reply:
     """One complete SMTP reply (all lines of a multi-line reply)."""
 

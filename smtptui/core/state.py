@@ -23,13 +23,13 @@ from __future__ import annotations
 import enum
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal
 
 from smtptui.core.commands import COMMANDS, CommandSpec, Dialect, Origin
 from smtptui.core.diagnostics import Diagnostic, warning
+from smtptui.core.frozen import frozen
 
 if TYPE_CHECKING:
     from smtptui.core.ehlo import Capabilities
@@ -120,7 +120,7 @@ class _To(enum.Enum):
     PREVIOUS = "previous"  # where the session was before AUTH started
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Step:
     """One row of a transition table: where a reply moves the session, and why."""
 
@@ -222,7 +222,7 @@ TLS_ESTABLISHED: Step = Step(State.GREETED, (Effect.SESSION_RESET,), "RFC 3207 Â
 """The local event after the handshake: back to the start, EHLO required again."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Pending:
     """A command sent and not yet answered (``line`` is "" for secret SASL lines)."""
 
@@ -230,7 +230,7 @@ class Pending:
     line: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Transition:
     """What one reply did: returned by ``reply_received`` for front ends to show."""
 
@@ -388,7 +388,7 @@ _PIPELINE_LAST = frozenset({*(v for v, s in COMMANDS.items() if s.ends_pipeline)
 _Check = Callable[["SessionTracker"], bool]  # True: the problem is present
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _Requirement:
     problem: _Check
     message: str   # {verb} is replaced by the verb as typed (upper-cased)

@@ -13,10 +13,10 @@ import enum
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from smtptui.core.diagnostics import Diagnostic
+from smtptui.core.frozen import frozen
 from smtptui.core.text import printable
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ _PREFIXES: dict[str, dict[Direction, str]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Entry:
     """One thing that happened: a line (or reply, or data chunk) sent or received.
 

@@ -21,11 +21,11 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Literal
 
 from smtptui.core.commands import COMMANDS
 from smtptui.core.data import DotStuffer
+from smtptui.core.frozen import frozen
 from smtptui.core.replies import Reply, ReplyParser
 from smtptui.core.sasl import is_secret_line
 from smtptui.core.state import SessionTracker, State
@@ -124,7 +124,7 @@ def family_of(address: str) -> int:
     return inet6 if ":" in address else inet
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Timeouts:
     """Deadlines in seconds, each for a whole step (RFC 5321 §4.5.3.2 has longer ones)."""
 
@@ -144,7 +144,7 @@ class Timeouts:
                                  f"not {value!r}")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class DataStats:
     """What ``send_data`` sent (from the core's DotStuffer report)."""
 

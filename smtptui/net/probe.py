@@ -18,9 +18,10 @@ from __future__ import annotations
 import ipaddress
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from smtptui.core.frozen import frozen
 from smtptui.net.connection import StartTLS, Timeouts
 from smtptui.net.errors import SMTPClientError, printable
 
@@ -47,7 +48,7 @@ JSON_TIMINGS = ("connect", "banner", "ehlo", "starttls", "total")
 STEPS = ("connect", "banner", "ehlo", "starttls", "ehlo_tls", "quit", "total")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ProbeOptions:
     """How to probe; shared by every target of one run."""
 
@@ -73,7 +74,7 @@ class ProbeOptions:
         return 5.0 if self.timeout is None else self.timeout
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class EhloSummary:
     """What one EHLO (or the HELO fallback) returned."""
 
@@ -102,7 +103,7 @@ class EhloSummary:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CapabilityDiff:
     """How the capabilities changed across STARTTLS (RFC 3207 §4.2: they may)."""
 
@@ -125,7 +126,7 @@ def capability_diff(before: EhloSummary, after: EhloSummary) -> CapabilityDiff:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class PTRResult:
     names: tuple[str, ...]
     matches_banner: bool
@@ -135,7 +136,10 @@ class PTRResult:
         return {"names": list(self.names), "matches_banner": self.matches_banner}
 
 
-@dataclass(frozen=True, slots=True)
+_NO_TIMINGS: Mapping[str, float | None] = MappingProxyType({})
+
+
+@frozen
 class ProbeResult:
     """Everything one probe of one host found out; partial when a step failed."""
 
@@ -155,7 +159,7 @@ class ProbeResult:
     ehlo_after_tls: EhloSummary | None = None
     ptr: PTRResult | None = None
     starttls_offered: bool = False            # STARTTLS was advertised before TLS
-    timings_ms: Mapping[str, float | None] = field(default_factory=dict)
+    timings_ms: Mapping[str, float | None] = _NO_TIMINGS
     warnings: tuple[str, ...] = ()
 
     @property
@@ -215,7 +219,7 @@ class ProbeResult:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class HostSpec:
     """One host to probe: a literal target, or one MX host of a domain."""
 

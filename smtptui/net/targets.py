@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
+
+from smtptui.core.frozen import frozen
 
 __all__ = ["SMTPS_PORT", "SMTP_PORT", "Target", "parse_target"]
 
@@ -28,7 +29,7 @@ SMTPS_PORT = 465
 _LABEL_RE = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)\Z")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Target:
     """A parsed TARGET. Exactly one of ``host`` and ``mail_domain`` is set."""
 
