@@ -13,11 +13,11 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
 
 from smtptui.core.commands import COMMANDS
 from smtptui.core.diagnostics import Diagnostic, warning
+from smtptui.core.frozen import frozen
 from smtptui.core.replies import Reply, parse_enhanced
 from smtptui.core.text import is_ascii_digits
 
@@ -99,7 +99,7 @@ CATEGORIES: Mapping[int, tuple[str, str]] = MappingProxyType({
 """Second digit -> (name, meaning), RFC 821 Appendix E / RFC 5321 §4.2.1."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CodeInfo:
     """One reply code: the RFC's own text, what it means in plain words, and where
     it comes from."""
@@ -407,7 +407,7 @@ ENHANCED_USAGE: Mapping[str, frozenset[int]] = MappingProxyType({
 """RFC 3463 §3 usage notes: the only classes a detail code is meant for (absent: any)."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class EnhancedInfo:
     """The reading of one enhanced status code ("5.1.1")."""
 
@@ -464,7 +464,7 @@ def explain_enhanced(code: str) -> EnhancedInfo:
 
 # -- explain --------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@frozen
 class Explanation:
     """Everything smtptui can say about one reply code (and its enhanced code)."""
 

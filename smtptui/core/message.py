@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import binascii
 import email.policy
-from dataclasses import dataclass, field
 from email.message import EmailMessage, MIMEPart
+
+from smtptui.core.frozen import frozen
 
 __all__ = [
     "Attachment",
@@ -39,7 +40,7 @@ LINE_OCTETS = 57
 _CRLF = b"\r\n"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Attachment:
     """A file to attach: its name as the recipient sees it, its MIME type and size.
     ``source`` is the caller's handle for reading it (a path); never read here."""
@@ -50,7 +51,7 @@ class Attachment:
     source: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class MessageSpec:
     """What the user asked for. ``date`` and ``message_id`` are given (not made here)
     so a composed message is reproducible: the same spec gives the same bytes."""
@@ -67,7 +68,7 @@ class MessageSpec:
     boundary: str = "smtptui-boundary"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class AttachmentBody:
     """Placeholder for one attachment's base64 body (``size`` octets, CRLF lines)."""
 
@@ -78,7 +79,7 @@ class AttachmentBody:
 Piece = bytes | AttachmentBody
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Composed:
     """The message as pieces in order; ``size`` is the exact number of octets."""
 
@@ -87,7 +88,7 @@ class Composed:
     eight_bit: bool
     """True when the message holds 8-bit octets (it must then go with BODY=8BITMIME)."""
     utf8_headers: bool
-    headers: tuple[tuple[str, str], ...] = field(default=())
+    headers: tuple[tuple[str, str], ...] = ()
     """The top-level headers as (name, value) -- what the transcript summarises."""
 
 

@@ -7,9 +7,9 @@ command can connect without importing the script model, the asyncio client or as
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from smtptui.core.frozen import frozen
 from smtptui.net.connection import Timeouts
 from smtptui.net.errors import SMTPClientError
 from smtptui.net.targets import format_host_port
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["TargetConnector"]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TargetConnector:
     """Every session connects to the same TARGET (the script's host names are only
     informational). ``candidates``: (host, port, pre-resolved addresses or None,
@@ -34,7 +34,7 @@ class TargetConnector:
     candidates: Sequence[tuple[str, int, Sequence[str] | None, str | None]]
     implicit_tls: bool = False
     ssl_context: ssl.SSLContext | None = None
-    timeouts: Timeouts = field(default_factory=Timeouts)
+    timeouts: Timeouts = Timeouts()  # frozen: one shared default is safe
     family: int = 0
     blocking: bool = False
 

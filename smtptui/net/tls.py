@@ -19,9 +19,9 @@ import ipaddress
 import os
 import ssl
 import time
-from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from smtptui.core.frozen import fields, frozen
 from smtptui.net.connection import StartTLS
 from smtptui.net.errors import printable
 
@@ -57,7 +57,7 @@ _DN_NAMES = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TLSInfo:
     """What a completed TLS handshake established, for reports and ``--json``."""
 
@@ -80,7 +80,7 @@ class TLSInfo:
     """Secret bits of the cipher."""
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        d: dict[str, Any] = {name: getattr(self, name) for name in fields(self)}
         d["san"] = list(self.san)
         return d
 

@@ -17,12 +17,12 @@ run``, ``serve``, the app and the shell all get theirs from :func:`make_connecto
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 # Light on purpose: a one-shot command (send) connects from here without importing
 # asyncio, the asyncio client or the script runner; they are imported where used.
+from smtptui.core.frozen import frozen
 from smtptui.net.connection import Timeouts
 from smtptui.net.connector import TargetConnector
 from smtptui.net.errors import ConnectError
@@ -171,7 +171,7 @@ class EmbeddedConnector:
             await stop_server(server)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class MXChoice:
     """One mail exchanger of a domain, in RFC 5321 §5.1 order (or why it can't be used)."""
 
@@ -343,7 +343,7 @@ def make_connector(target: str | None, options: ProbeOptions, *, tls: bool = Fal
                    blocking=blocking)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ConnectSpec:
     """Where to connect, as plain values a front end can keep, show and edit (the launch
     options and the connect dialog): the same TARGET forms and options as ``probe`` and
