@@ -10,7 +10,6 @@ responses) are masked in every export: a transcript must be safe to paste.
 from __future__ import annotations
 
 import enum
-import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal, overload
@@ -261,4 +260,6 @@ class Transcript(Sequence[Entry]):
 
     def to_json(self, *, indent: int | None = 2) -> str:
         """The transcript as a JSON array (see ``to_records`` for the fields)."""
+        import json  # here: a probe or a send that prints no JSON never needs it
+
         return json.dumps(self.to_records(), indent=indent, ensure_ascii=False)
