@@ -102,14 +102,22 @@ def test_core_imports_only_the_standard_library() -> None:
 
 
 _ONE_SHOT = """
-import io, json, sys, contextlib
+import io, sys, contextlib
 from smtptui.cli import main
 out = io.StringIO()
 with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
     code = main({argv!r})
+slow = sorted(m for m in {slow!r} if m in sys.modules)
+import json  # only now: it is one of the modules looked for
 print(json.dumps({{"code": code, "asyncio": "asyncio" in sys.modules,
-                  "ssl": "ssl" in sys.modules, "out": out.getvalue()}}))
+                  "ssl": "ssl" in sys.modules, "out": out.getvalue(), "slow": slow}}))
 """
+
+# Standard-library modules that cost milliseconds of a one-shot command's start-up and
+# that a command imports only when it needs them: dataclasses (with inspect, ast, dis:
+# ~8 ms; value types use core.frozen), typing (~2 ms), json (--json only), ipaddress (an
+# IP literal to parse).
+SLOW = ("dataclasses", "inspect", "typing", "json", "ipaddress")
 
 
 @pytest.fixture(scope="module")
@@ -131,29 +139,38 @@ def loopback_smtpd() -> Iterator[int]:
 
 
 @pytest.mark.parametrize(
-    ("argv", "needs_ssl"),
+    ("argv", "needs_ssl", "slow"),
     [
-        (["probe", "--helo", "arch.test", "--starttls", "no", "{target}"], False),
-        (["probe", "--json", "--helo", "arch.test", "{target}"], False),
+        (["probe", "--helo", "arch.test", "--starttls", "no", "{target}"], False,
+         ["ipaddress", "typing"]),
+        (["probe", "--json", "--helo", "arch.test", "{target}"], False,
+         ["ipaddress", "json", "typing"]),
         (["send", "--to", "sink@arch.test", "--from", "me@arch.test", "--starttls", "no",
-          "--ehlo", "arch.test", "--server", "{target}"], False),
-        (["check", "NOOP"], False),
+          "--ehlo", "arch.test", "--server", "{target}"], False, ["ipaddress", "typing"]),
+        (["check", "NOOP"], False, []),
+        (["check", "MAIL FROM:<a@[192.0.2.1]> SIZE=10"], False, []),
+        (["check", "--json", "RCPT TO:<a@b.example>"], False, ["json"]),
     ],
-    ids=lambda a: " ".join(a) if isinstance(a, list) else str(a),
+    ids=lambda a: " ".join(a) if isinstance(a, list) and a and a[0] in ("probe", "send", "check")
+    else str(a),
 )
 def test_one_shot_commands_run_without_an_event_loop(argv: list[str], needs_ssl: bool,
+                                                     slow: list[str],
                                                      loopback_smtpd: int) -> None:
     """``probe`` of one host, ``send`` of one message and ``check`` use the blocking
     client (or no network at all): asyncio, which costs more to import than swaks' whole
-    probe, is never imported; nor is ssl when no TLS is used."""
+    probe, is never imported; nor is ssl when no TLS is used. Of the slow standard
+    modules (``SLOW``), each imports only those it needs: ``check`` none of them (the
+    grammar does not even parse an IP literal with ipaddress), no command dataclasses."""
     target = f"127.0.0.1:{loopback_smtpd}"
     argv = [a.replace("{target}", target) for a in argv]
     proc = subprocess.run(
-        [sys.executable, "-c", _ONE_SHOT.format(argv=argv)], cwd=ROOT, capture_output=True,
-        text=True, timeout=60, check=False,
+        [sys.executable, "-c", _ONE_SHOT.format(argv=argv, slow=SLOW)], cwd=ROOT,
+        capture_output=True, text=True, timeout=60, check=False,
     )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["code"] == 0, result["out"]
     assert result["asyncio"] is False, f"{argv} imported asyncio"
     assert result["ssl"] is needs_ssl, f"{argv}: ssl imported: {result['ssl']}"
+    assert result["slow"] == slow, f"{argv} imported {result['slow']}, expected {slow}"
