@@ -295,8 +295,7 @@ class MainScreen(Guarded, Screen[None]):
         snapshot: StateChanged | None = None
         for event in batch:
             if isinstance(event, ReplyReceived):
-                items.append(Shown(event.entry, "server", event.explanation,
-                                   event.transition))
+                items.append(Shown(event.entry, "server", event))
                 self._on_reply(event)
             elif isinstance(event, LineSent):
                 kind = "data" if self._data_mode else "client"
