@@ -83,9 +83,6 @@ MAX_REMOTE_LINE = 64 * 1024
 """After TURN: the longest line accepted from the remote."""
 QUIT_GRACE = 1.0
 """After TURN, seconds we let the remote hang up after our 221."""
-YIELD_EVERY = 0.005
-"""While replies that are in already are handled one after another, the reader gives
-the event loop a turn at least this often (seconds)."""
 
 _REPLY_LINE = re.compile(r"[2-5][0-9][0-9](?:[ -].*)?\Z", re.DOTALL)
 
@@ -115,9 +112,7 @@ class Session:
         self._reader: asyncio.Task[None] | None = None
         self._wake: asyncio.Future[None] | None = None
         self._waiters: deque[asyncio.Future[Reply | None]] = deque()
-        self._replies_by_id: dict[int, Entry] = {}  # replies recorded, not yet handled
-        self._last_yield = 0.0
-        self._state_unsent = False  # the reader owes subscribers a StateChanged
+        self._replies_by_id: dict[int, Entry] = {}
         self._send_lock = asyncio.Lock()
         self._caps_before_tls: Capabilities | None = None
         self._closing_reason: str | None = None
@@ -223,10 +218,6 @@ class Session:
             state, description, t.legal_verbs(), t.usual_next(), t.hello, t.recipients,
             t.transactions, t.authenticated, client.tls, t.capabilities,
             self._caps_before_tls, tuple(p.verb for p in t.pending), t.sending_data, t.role)
-
-    def _emit_state(self) -> None:
-        self._state_unsent = False
-        self._emit(self.snapshot())
 
     # -- checking and completing ------------------------------------------------------------
 
@@ -635,22 +626,7 @@ class Session:
                 step, timeout = _verb_name(verb) or "reply", timeouts.reply
         else:
             step, timeout = "idle", IDLE_TIMEOUT
-        if self._replies_by_id:
-            # A reply is in already (recorded, not handled yet: the client holds it), so
-            # this read cannot wait and needs no race against a send. A burst of
-            # pipelined replies then costs no task and no wait per reply; the loop still
-            # gets a turn every few milliseconds, so keys and frames are not held up.
-            now = time.monotonic()
-            if now - self._last_yield >= YIELD_EVERY:
-                if self._state_unsent:
-                    self._emit_state()  # whoever runs next sees the state so far
-                await asyncio.sleep(0)
-                self._last_yield = time.monotonic()
-            return await client.read_reply(step, timeout)
-        if self._state_unsent:
-            self._emit_state()
         read = await self._race(client.read_reply(step, timeout))
-        self._last_yield = time.monotonic()
         return None if read is None else read.result()
 
     async def _race(self, reading: Any) -> asyncio.Future[Any] | None:
@@ -704,10 +680,7 @@ class Session:
                 return False
             if client.tls is not None:
                 self._emit(TLSUp(client.tls))
-        if self._replies_by_id and client.tracker.state is not State.CLOSED:
-            self._state_unsent = True  # more replies are in: one snapshot after the last
-        else:
-            self._emit_state()
+        self._emit(self.snapshot())
         if client.tracker.state is State.CLOSED:
             code = reply.code
             why = ("the server said 221 and closes the connection" if code == 221 else
