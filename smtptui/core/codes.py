@@ -11,6 +11,7 @@ RFC 5321 §4.2.1 requires clients to do.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -300,8 +301,10 @@ GREETING_CODES: frozenset[int] = frozenset({220, 421, 554, 521})
 RFC 5321 §3.1/§4.3.2: 220, 554; RFC 7504: 521)."""
 
 
+@functools.cache
 def commands_for(code: int) -> tuple[str, ...]:
-    """Verbs whose RFC 821 §4.3 or RFC 5321 §4.3.2 sequence lists ``code``."""
+    """Verbs whose RFC 821 §4.3 or RFC 5321 §4.3.2 sequence lists ``code`` (a fixed
+    table: worked out once per code, not once per reply explained)."""
     return tuple(
         verb for verb, spec in COMMANDS.items()
         if code in spec.allowed_codes or code in spec.allowed_codes_5321

@@ -9,8 +9,8 @@ received: a front end makes it safe for its terminal (``printable`` /
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from smtptui.core.codes import Explanation
@@ -65,15 +65,36 @@ class LineSent:
     entry: Entry
 
 
+_NOT_YET: Any = object()
+
+
 @dataclass(frozen=True, slots=True)
 class ReplyReceived:
     """A complete reply, matched to the command it answers (``transition.verb``;
-    ``""`` when nothing was awaiting it: an unsolicited reply)."""
+    ``""`` when nothing was awaiting it: an unsolicited reply).
+
+    Its :attr:`explanation` is worked out on first use, not when the reply arrives: a
+    burst of 10,000 pipelined replies costs the reader nothing for explanations no one
+    looks at (a front end explains the replies it shows)."""
 
     entry: Entry
     reply: Reply
     transition: Transition
-    explanation: Explanation | None
+    _explanation: Explanation | None = field(default=_NOT_YET, repr=False, compare=False)
+
+    @property
+    def explanation(self) -> Explanation | None:
+        """What the reply code (and its enhanced code) means; None without a code."""
+        found = self._explanation
+        if found is _NOT_YET:
+            from smtptui.core.codes import explain
+
+            try:
+                found = explain(self.reply) if self.reply.code is not None else None
+            except ValueError:
+                found = None
+            object.__setattr__(self, "_explanation", found)  # a memo, not a change
+        return found
 
     @property
     def unsolicited(self) -> bool:

@@ -311,6 +311,7 @@ class Session:
         self._remote_verb, self._remote_data, self._turn_quit = GREETING, False, False
         self._closing_reason = None
         self._waiters.clear()
+        self._replies_by_id.clear()  # a reply the last connection left unhandled
         self._waiters.append(asyncio.get_running_loop().create_future())  # the greeting
         self._emit(Connected(label, client.host, client.port, client.peer[0],
                              bool(getattr(self.connector, "embedded", False))))
@@ -657,11 +658,7 @@ class Session:
         if entry is None:  # defensive: every reply is in the transcript
             entry = Entry(Direction.SERVER, time.monotonic(), reply.raw, reply.text,
                           reply=reply)
-        try:
-            explanation = explain(reply) if reply.code is not None else None
-        except ValueError:
-            explanation = None
-        self._emit(ReplyReceived(entry, reply, transition, explanation))
+        self._emit(ReplyReceived(entry, reply, transition))  # explained when looked at
         if transition.verb:
             while self._waiters:
                 future = self._waiters.popleft()

@@ -15,6 +15,7 @@ The app owns the session and does three things with it, nothing more:
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -47,6 +48,11 @@ BURST_INTERVAL = 0.1
 """The interval while a burst lasts (the last batch was large): fewer frames to render,
 and the keyboard stays responsive."""
 BURST_EVENTS = 64
+FLUSH_BUDGET = 0.008
+"""Seconds of showing events per turn of the loop: a burst of 20,000 events is shown in
+slices, with key presses and frames between them, not in one 150 ms stall."""
+FLUSH_SLICE = 512
+"""Events shown between two looks at the clock."""
 
 
 class Guarded:
@@ -216,12 +222,23 @@ class SmtpApp(Guarded, App[int]):
         self._flush_scheduled = False
         if not self._pending or not self._showing:
             return
-        batch, self._pending = self._pending, []
-        self._last_batch = len(batch)
-        try:
-            self.main.apply_events(batch)
-        except Exception as exc:  # noqa: BLE001
-            self.report_bug(exc, "showing session events")
+        pending, self._pending = self._pending, []
+        self._last_batch = len(pending)
+        start = time.perf_counter()
+        done = 0
+        while done < len(pending):
+            batch = pending[done:done + FLUSH_SLICE]
+            done += len(batch)
+            try:
+                self.main.apply_events(batch)
+            except Exception as exc:  # noqa: BLE001
+                self.report_bug(exc, "showing session events")
+            if time.perf_counter() - start > FLUSH_BUDGET:
+                break
+        if done < len(pending):  # the rest on the next turn, ahead of newer events
+            self._pending[:0] = pending[done:]
+            self._flush_scheduled = True
+            self.call_later(self._flush_events)
 
     # -- network steps, each in a worker ----------------------------------------------------
 

@@ -330,6 +330,40 @@ async def test_unsolicited_reply_is_flagged_not_shifted(raw_server) -> None:
     await session.aclose()
 
 
+async def test_a_burst_of_replies_is_every_reply_in_order(raw_server) -> None:
+    """Replies that arrive together (here 300 unsolicited ones in one write) are each a
+    ReplyReceived, in order, explained on demand (the reader does not explain them)."""
+    burst = b"".join(b"250 %d ok\r\n" % i for i in range(300))
+
+    async def handler(reader, writer):
+        writer.write(b"220 raw.test ready\r\n")
+        while line := await reader.readline():
+            verb = line.split()[0].upper()
+            writer.write(burst if verb == b"NOOP" else b"221 bye\r\n")
+            await writer.drain()
+            if verb == b"QUIT":
+                return
+
+    server = raw_server(handler)
+    session, rec = session_for(server.target, timeout=5)
+    await session.connect()
+    await session.greeting()
+    assert (await session.command("NOOP")).text == "0 ok"
+    for _ in range(200):
+        if len(rec.replies) == 301:
+            break
+        await asyncio.sleep(0.01)
+    texts = [r.reply.text for r in rec.replies[1:]]
+    assert texts == [f"{i} ok" for i in range(300)]
+    assert [r.unsolicited for r in rec.replies[1:3]] == [False, True]
+    last = rec.replies[-1]
+    assert last.explanation is not None
+    assert last.explanation.code == 250 and last.explanation.reply is last.reply
+    assert rec.events[-1] == session.snapshot(), "the last event is the state after all"
+    await session.quit()
+    await session.aclose()
+
+
 async def test_server_hangs_up_mid_session_keeps_transcript_and_reconnects(raw_server) -> None:
     async def handler(reader, writer):
         writer.write(b"220 raw.test ready\r\n")

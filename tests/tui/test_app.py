@@ -30,7 +30,8 @@ def has_row(app: SmtpApp, start: str) -> bool:
 
 
 def styles(app: SmtpApp, start: str) -> list[str]:
-    return [s for g, s, t, _d, _i in app.main.transcript._rows if (g + t).startswith(start)]
+    return [s for g, s, t, _d, _i in app.main.transcript.logical_rows()
+            if (g + t).startswith(start)]
 
 
 async def greeted(pilot, app: SmtpApp) -> None:

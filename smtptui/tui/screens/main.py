@@ -12,7 +12,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Label
+from textual.widgets import Header, Label
 
 from smtptui.core.commands import COMMANDS
 from smtptui.core.state import END_OF_DATA
@@ -35,6 +35,7 @@ from smtptui.session.events import (
 from smtptui.tui.app import Guarded
 from smtptui.tui.widgets.command import CommandInput, CompletionList, HintLine
 from smtptui.tui.widgets.composer import Composer
+from smtptui.tui.widgets.footer import KeysFooter
 from smtptui.tui.widgets.state import StatePanel
 from smtptui.tui.widgets.transcript import Shown, TranscriptView
 
@@ -90,7 +91,7 @@ class MainScreen(Guarded, Screen[None]):
                 yield hint
                 yield Composer(id="composer")
             yield StatePanel(id="state")
-        yield Footer()
+        yield KeysFooter()
 
     # -- widgets ---------------------------------------------------------------------------
 
@@ -295,8 +296,7 @@ class MainScreen(Guarded, Screen[None]):
         snapshot: StateChanged | None = None
         for event in batch:
             if isinstance(event, ReplyReceived):
-                items.append(Shown(event.entry, "server", event.explanation,
-                                   event.transition))
+                items.append(Shown(event.entry, "server", event))
                 self._on_reply(event)
             elif isinstance(event, LineSent):
                 kind = "data" if self._data_mode else "client"

@@ -17,7 +17,9 @@ from rich.cells import cell_len
 from textual import events, on
 from textual.binding import Binding, BindingType
 from textual.content import Content
+from textual.geometry import Size
 from textual.message import Message
+from textual.reactive import Reactive
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -107,9 +109,18 @@ class HintLine(Static):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("", id=id, markup=False)
+        self._showing: object = None
+
+    def _show(self, key: object, make: Callable[[], Content]) -> None:
+        """Show what ``make`` builds, unless ``key`` says it is on screen already. Its size
+        is fixed (two lines, the pane's width), so a change repaints this line only:
+        a keystroke must not cost a layout of the whole screen."""
+        if key != self._showing:
+            self._showing = key
+            self.update(make(), layout=False)
 
     def show_hint(self, text: str) -> None:
-        self.update(Content(text).stylize("dim"))
+        self._show(("hint", text), lambda: Content(text).stylize("dim"))
 
     def show_diagnostic(self, column: int, width: int, diag: Diagnostic, more: int,
                         confirm: bool) -> None:
@@ -122,10 +133,11 @@ class HintLine(Static):
         if confirm:
             second = [("Enter again to send it anyway", "bold $text-warning"),
                       (f" -- {diag.severity}: {diag.message}{rule}", "dim")]
-        self.update(Content.assemble((caret, style), "\n", *second))
+        self._show(("diagnostic", caret, style, *second),
+                   lambda: Content.assemble((caret, style), "\n", *second))
 
     def show_message(self, text: str, style: str = "bold $text-warning") -> None:
-        self.update(Content.assemble((text, style)))
+        self._show(("message", text, style), lambda: Content.assemble((text, style)))
 
 
 class CommandInput(Input):
@@ -145,6 +157,11 @@ class CommandInput(Input):
     CommandInput:focus { border: none; background-tint: $foreground 4%; }
     CommandInput > .input--suggestion { color: $text-muted 70%; }
     """
+
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
+    """The text's width (Input sets it on every keystroke). Nothing around the command
+    line depends on it, so it repaints the line instead of laying out the whole screen
+    (a layout per keystroke was most of a keystroke's cost)."""
 
     class Send(Message):
         """A line to send (the screen hands it to the session)."""

@@ -1,9 +1,11 @@
-"""The transcript view: every line each way, coloured by what it is.
+"""The transcript view: every line each way, coloured by what it is, wrapped to the pane.
 
-A line-API widget (like Textual's ``Log``): it keeps one small tuple per screen row and
-renders only the rows on screen, so a 100,000-line reply costs one list extension, not
-100,000 widgets or Rich renders. The session's core ``Transcript`` stays the source of
-truth; this widget keeps, per entry, what it needs to show and explain it.
+A line-API widget (like Textual's ``Log`` and toolong's ``LogLines``): it renders only the
+screen lines in view. Each transcript entry is one *block* of rows -- a reply's lines, a
+command and its diagnostics, a note's lines -- and a 100,000-line reply is one block
+whose rows are made from its lines only when they are on screen. The session's core
+``Transcript`` stays the source of truth; this widget keeps, per entry, what it needs to
+show and explain it.
 
 Rows are ``(gutter, style, text, dim, entry)``: ``style`` names a component class whose
 colour comes from the app theme's semantic variables ($success, $accent, $warning,
@@ -11,18 +13,23 @@ $error), so themes and NO_COLOR work as Textual does everywhere. Without colour,
 class is still readable: its code, and a class word beside it ("done", "go on", "try
 later", "failed").
 
+Long rows wrap to the pane's width, continuations indented under the text; a reply's
+dimmed meaning goes on its own line under it when it does not fit beside it. Wrapping is
+worked out per width: a block whose widest row fits (nearly every block) costs one
+comparison, and the wrapped lines are made only for rows on screen, and cached.
+
 Server text is shown only through :func:`terminal_safe` (escapes for control
 characters); the raw view shows each entry's exact bytes with ``escape_bytes``.
 """
 
 from __future__ import annotations
 
-import textwrap
-from collections.abc import Callable, Iterable
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, overload
 
-from rich.cells import cell_len
+from rich.cells import cell_len, get_character_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding, BindingType
@@ -38,11 +45,14 @@ from smtptui.session.display import terminal_safe
 if TYPE_CHECKING:
     from smtptui.core.codes import Explanation
     from smtptui.core.state import Transition
+    from smtptui.session.events import ReplyReceived
 
 __all__ = ["Shown", "TranscriptView"]
 
 Row = tuple[str, str, str, str, int]
 """(gutter, style key, text, dimmed text beside it, index of the entry it belongs to)."""
+Line = tuple[str, str, str, str]
+"""One screen line: (gutter, style key, text, dimmed text beside it)."""
 
 CLASS_WORDS = {2: ("success", "✓ done"), 3: ("accent", "→ go on"),
                4: ("warning", "! try later"), 5: ("error", "✗ failed"),
@@ -51,6 +61,15 @@ CLASS_WORDS = {2: ("success", "✓ done"), 3: ("accent", "→ go on"),
 
 DATA_PREVIEW = 40
 """Message text longer than this many lines is shown as its first lines and a summary."""
+INDENT = 2
+"""Continuation lines (a wrapped row, a meaning on its own line) start this many cells
+further in than the text they continue."""
+MIN_ROOM = 12
+"""Text is wrapped to at least this many cells, however narrow the pane."""
+WRAPPED_CACHE = 4096
+"""Wrapped rows kept (by entry and row) before the cache starts over."""
+CONTINUED = {"S:┌": "  │", "  │": "  │"}
+"""The gutter under a wrapped row (a multi-line reply's box goes on; others are blank)."""
 
 
 @dataclass(slots=True)
@@ -59,16 +78,17 @@ class Shown:
 
     entry: Entry
     kind: str                      # "client", "server", "note", "data", "remote", "local"
-    explanation: Explanation | None = None
-    transition: Transition | None = None
+    event: ReplyReceived | None = None   # a server entry's event: explains it on demand
     style: str = ""                # for notes: "note", "error", "local"
-    first_row: int = 0
-    rows: int = 0
     verb: str = ""                 # remote lines after TURN: the command they hold
 
+    @property
+    def explanation(self) -> Explanation | None:
+        return self.event.explanation if self.event is not None else None
 
-def _safe_lines(text: str) -> list[str]:
-    return [terminal_safe(line.removesuffix("\r")) for line in text.split("\n")]
+    @property
+    def transition(self) -> Transition | None:
+        return self.event.transition if self.event is not None else None
 
 
 def _latency(seconds: float | None) -> str:
@@ -76,6 +96,194 @@ def _latency(seconds: float | None) -> str:
         return ""
     ms = seconds * 1000
     return f"{ms:.0f} ms" if ms >= 1 else f"{ms:.1f} ms"
+
+
+def _cells(text: str) -> int:
+    return len(text) if text.isascii() else cell_len(text)
+
+
+def _row_cells(row: Row) -> int:
+    """The cells a row takes on one line: gutter, text, and two spaces + the dim text."""
+    gutter, _s, text, dim, _i = row
+    return len(gutter) + _cells(text) + (2 + _cells(dim) if dim else 0)
+
+
+def _wrap(text: str, first: int, rest: int) -> list[str]:
+    """``text`` in pieces of at most ``first`` cells, then ``rest`` cells each: cut at the
+    last space that fits (the space dropped), mid-word only when a word is longer than a
+    line. Wide characters (Japanese) count two cells."""
+    out: list[str] = []
+    if text.isascii() or cell_len(text) == len(text):  # one cell per character
+        start, room, n = 0, first, len(text)
+        while n - start > room:
+            cut = text.rfind(" ", start + 1, start + room + 1)
+            if cut == -1:
+                out.append(text[start:start + room])
+                start += room
+            else:
+                out.append(text[start:cut])
+                start = cut + 1
+            room = rest
+        out.append(text[start:])
+        return out
+    start, room, used, space, i = 0, first, 0, -1, 0
+    while i < len(text):
+        char = text[i]
+        width = get_character_cell_size(char)
+        if used + width > room:
+            if space > start:
+                out.append(text[start:space])
+                start = space + 1
+            else:
+                out.append(text[start:i])
+                start = i
+            room, space = rest, -1
+            used = cell_len(text[start:i])
+            continue
+        if char == " ":
+            space = i
+        used += width
+        i += 1
+    out.append(text[start:])
+    return out
+
+
+_heights: dict[tuple[str, str, str, int], int] = {}
+
+
+def _row_height(row: Row, width: int) -> int:
+    """Screen lines ``row`` takes at ``width``: 1 when it fits, else counted by wrapping
+    it (remembered by text: 10,000 identical notes are wrapped once)."""
+    if _row_cells(row) <= width:
+        return 1
+    gutter, _s, text, dim, _i = row
+    key = (gutter, text, dim, width)
+    height = _heights.get(key)
+    if height is None:
+        if len(_heights) >= WRAPPED_CACHE:
+            _heights.clear()
+        height = _heights[key] = len(_screen_lines(row, width))
+    return height
+
+
+def _screen_lines(row: Row, width: int) -> list[Line]:
+    """How ``row`` shows at ``width`` cells: one line when it fits; otherwise its text
+    wrapped (continuations indented) and its dim text beside the last piece if it fits
+    there, else on lines of its own under it."""
+    gutter, style, text, dim, _i = row
+    room = max(width - len(gutter), MIN_ROOM)
+    text_cells = _cells(text)
+    dim_cells = _cells(dim) if dim else 0
+    if text_cells + (2 + dim_cells if dim else 0) <= room:
+        return [(gutter, style, text, dim)]
+    under = CONTINUED.get(gutter, " " * len(gutter))
+    pad = " " * INDENT
+    pieces = _wrap(text, room, room - INDENT) if text_cells > room else [text]
+    lines: list[Line] = [(gutter, style, pieces[0], "")]
+    lines.extend((under, style, pad + piece, "") for piece in pieces[1:])
+    if dim:
+        last_gutter, last_style, last_text, _ = lines[-1]
+        if _cells(last_text) + 2 + dim_cells <= room:
+            lines[-1] = (last_gutter, last_style, last_text, dim)
+        else:
+            lines.extend((under, "dim", pad + piece, "")
+                         for piece in _wrap(dim, room - INDENT, room - INDENT))
+    return lines
+
+
+class _ReplyRows(Sequence[Row]):
+    """A reply's rows, made from its lines when asked: a 100,000-line reply stays one
+    list of strings until its lines are on screen (or a test reads them)."""
+
+    __slots__ = ("dim", "extra", "index", "lines", "plain", "style")
+
+    def __init__(self, lines: list[str], style: str, dim: str, index: int,
+                 extra: list[Row]) -> None:
+        self.lines = lines
+        self.style = style
+        self.dim = dim
+        self.index = index
+        self.extra = extra  # the rule violations under the reply
+        self.plain = False  # printable ASCII only: a line's cells are its length
+
+    def __len__(self) -> int:
+        return len(self.lines) + len(self.extra)
+
+    @overload
+    def __getitem__(self, i: int) -> Row: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Row]: ...
+
+    def __getitem__(self, i: int | slice) -> Row | list[Row]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        n = len(self.lines)
+        if i < 0:
+            i += len(self)
+        if i >= n:
+            return self.extra[i - n]
+        if i < 0:
+            raise IndexError(i)
+        text = terminal_safe(self.lines[i].removesuffix("\r"))
+        if n == 1:
+            return ("S: ", self.style, text, self.dim, self.index)
+        gutter = "S:┌" if i == 0 else "  └" if i == n - 1 else "  │"
+        return (gutter, self.style, text, self.dim if i == 0 else "", self.index)
+
+    def widest(self, text: str) -> int:
+        """The cells of the widest row on one line (``text``: the reply decoded). Plain
+        ASCII, the usual case, is measured at C speed; the +1 of a kept CR only errs
+        towards checking rows that turn out to fit."""
+        lines = self.lines
+        flat = text.replace("\r", "").replace("\n", "")
+        self.plain = flat.isascii() and flat.isprintable()
+        if self.plain:
+            longest = max(map(len, lines)) if lines else 0
+        else:
+            longest = max((_cells(terminal_safe(line.removesuffix("\r"))) for line in lines),
+                          default=0)
+        widest = 3 + longest
+        if lines and self.dim:
+            widest = max(widest, _row_cells(self[0]))
+        return max([widest, *map(_row_cells, self.extra)])
+
+    def heights(self, width: int) -> list[int]:
+        """The first screen line of each row at ``width`` (and the total, last)."""
+        lines, n, plain = self.lines, len(self.lines), self.plain
+        offsets = [0]
+        total = 0
+        room = width - 3
+        for i in range(len(self)):
+            if plain and 0 < i < n and len(lines[i]) <= room:
+                total += 1  # most lines of a long reply: they fit, no row made
+            else:
+                total += _row_height(self[i], width)
+            offsets.append(total)
+        return offsets
+
+
+@dataclass(slots=True)
+class _Block:
+    """One entry's rows and how they lie at the laid-out width."""
+
+    rows: Sequence[Row]
+    widest: int                        # cells of the widest row on one line
+    height: int = 0                    # screen lines at the laid-out width
+    offsets: list[int] | None = None   # first screen line of each row (+ total) if any wraps
+
+    def fit(self, width: int) -> None:
+        if self.widest <= width:
+            self.offsets, self.height = None, len(self.rows)
+            return
+        rows = self.rows
+        if isinstance(rows, _ReplyRows):
+            offsets = rows.heights(width)
+        else:
+            offsets, total = [0], 0
+            for row in rows:
+                total += _row_height(row, width)
+                offsets.append(total)
+        self.offsets, self.height = offsets, offsets[-1]
 
 
 class TranscriptView(ScrollView, can_focus=True):
@@ -91,7 +299,8 @@ class TranscriptView(ScrollView, can_focus=True):
     TranscriptView {
         background: $surface;
         color: $foreground;
-        overflow: auto auto;
+        overflow: hidden auto;
+        scrollbar-gutter: stable;
         scrollbar-size-horizontal: 0;
         scrollbar-size-vertical: 1;
     }
@@ -119,8 +328,6 @@ class TranscriptView(ScrollView, can_focus=True):
         Binding("pageup", "page(-1)", "Page up", show=False),
         Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("enter", "explain", "Explain"),
-        Binding("left", "scroll_left", "Scroll left", show=False),
-        Binding("right", "scroll_right", "Scroll right", show=False),
     ]
 
     raw = reactive(False)
@@ -138,8 +345,12 @@ class TranscriptView(ScrollView, can_focus=True):
                  classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.shown: list[Shown] = []
-        self._rows: list[Row] = []
-        self._width = 0
+        self._blocks: list[_Block] = []
+        self._starts: list[int] = []      # first screen line of each block
+        self._total = 0                   # screen lines in all
+        self._width = 0                   # the width blocks are laid out for
+        self._wrapped: dict[tuple[int, int], list[Line]] = {}
+        self._dims: dict[tuple[int | None, str | None], str] = {}
         self._cursor: int | None = None   # index into self.shown
         self._styles: dict[str, Style] = {}
         self._mask = mask_text  # a display hook (tests mask ports and latencies)
@@ -157,34 +368,48 @@ class TranscriptView(ScrollView, can_focus=True):
             self._styles[key] = style
         return style
 
-    # -- adding entries ---------------------------------------------------------------------
+    # -- reading it back (tests, benchmarks) -----------------------------------------------
 
     @property
     def rows(self) -> int:
-        return len(self._rows)
+        """Rows in all (a row is one line of an entry, before wrapping)."""
+        return sum(len(block.rows) for block in self._blocks)
+
+    def logical_rows(self) -> Iterator[Row]:
+        """Every row, unwrapped: ``(gutter, style, text, dim, entry index)``."""
+        for block in self._blocks:
+            yield from block.rows
 
     def row_texts(self) -> list[str]:
-        """Every row as plain text (gutter, text, dim): what a reader sees, for tests."""
-        return [f"{g}{t}{'  ' + d if d else ''}".rstrip() for g, _s, t, d, _i in self._rows]
+        """Every row as plain text (gutter, text, dim), unwrapped: what a reader sees."""
+        return [f"{g}{t}{'  ' + d if d else ''}".rstrip()
+                for g, _s, t, d, _i in self.logical_rows()]
+
+    def screen_texts(self) -> list[str]:
+        """Every screen line at the laid-out width, as plain text (wrapping included)."""
+        return [f"{g}{t}{'  ' + d if d else ''}".rstrip()
+                for _i, (g, _s, t, d) in map(self._line_at, range(self._total))]
+
+    # -- adding entries ---------------------------------------------------------------------
 
     def add(self, items: Iterable[Shown]) -> None:
         """Append entries (a batch: one size update and one refresh for all of them)."""
-        start = len(self._rows)
         follow = self._cursor is None or self._cursor == len(self.shown) - 1
-        end_before = self.is_vertical_scroll_end or not self._rows
-        new_rows: list[Row] = []
+        end_before = self.is_vertical_scroll_end or not self._blocks
+        width = self._width or self._layout_width()
+        self._width = width
+        added = False
         for shown in items:
-            index = len(self.shown)
-            shown.first_row = start + len(new_rows)
-            rows = self._rows_for(shown, index)
-            shown.rows = len(rows)
+            block = self._block_for(shown, len(self.shown))
+            block.fit(width)
             self.shown.append(shown)
-            new_rows.extend(rows)
-        if not new_rows:
+            self._blocks.append(block)
+            self._starts.append(self._total)
+            self._total += block.height
+            added = True
+        if not added:
             return
-        self._rows.extend(new_rows)
-        self._grow_width(new_rows)
-        self.virtual_size = Size(self._width, len(self._rows))
+        self.virtual_size = Size(width, self._total)
         if follow and self._cursor is not None:
             self._cursor = None  # the cursor follows the newest entry until moved
         if end_before or self._cursor is None:
@@ -194,51 +419,98 @@ class TranscriptView(ScrollView, can_focus=True):
             self.call_after_refresh(self.scroll_end, animate=False, x_axis=False)
         self.refresh()
 
-    def _grow_width(self, rows: list[Row]) -> None:
-        widest = self._width
-        for gutter, _s, text, dim, _i in rows:
-            if text.isascii() and dim.isascii():
-                n = len(gutter) + len(text) + (len(dim) + 2 if dim else 0)
-            else:  # wide characters (Japanese) take two cells each
-                n = cell_len(gutter) + cell_len(text) + (cell_len(dim) + 2 if dim else 0)
-            widest = max(widest, n)
-        self._width = widest
-
     def clear(self) -> None:
         self.shown.clear()
-        self._rows.clear()
-        self._width = 0
+        self._blocks.clear()
+        self._starts.clear()
+        self._total = 0
+        self._wrapped.clear()
         self._cursor = None
-        self.virtual_size = Size(0, 0)
+        self.virtual_size = Size(self._width, 0)
         self.refresh()
 
     def watch_raw(self, _old: bool, _new: bool) -> None:
-        """Rebuild every row in the other view (from the entries, the source of truth)."""
-        rows: list[Row] = []
-        for index, shown in enumerate(self.shown):
-            shown.first_row = len(rows)
-            entry_rows = self._rows_for(shown, index)
-            shown.rows = len(entry_rows)
-            rows.extend(entry_rows)
-        self._rows = rows
-        self._width = 0
-        self._grow_width(rows)
-        self.virtual_size = Size(self._width, len(rows))
+        """Rebuild every block in the other view (from the entries, the source of truth)."""
+        self._blocks = [self._block_for(shown, i) for i, shown in enumerate(self.shown)]
+        self._relayout(self._width or self._layout_width())
         self.scroll_end(animate=False, immediate=True, x_axis=False)
+
+    # -- laying out -------------------------------------------------------------------------
+
+    def _layout_width(self) -> int:
+        """The cells a line has (the scrollbar's gutter is kept even when it is hidden, so
+        a growing transcript never re-wraps). Before the first layout: a guess from the
+        screen, put right on the first resize."""
+        width = self.scrollable_content_region.width
+        if width <= 0:
+            width = self.app.size.width - 1
+        return max(width, 1)
+
+    def _relayout(self, width: int) -> None:
+        """Lay every block out for ``width`` cells, keeping the entry at the top in view."""
+        top = self.scroll_offset.y
+        anchor = self._line_index(top) if 0 < top < self._total else None
+        self._width = width
+        self._wrapped.clear()
+        starts: list[int] = []
+        total = 0
+        for block in self._blocks:
+            starts.append(total)
+            block.fit(width)
+            total += block.height
+        self._starts, self._total = starts, total
+        self.virtual_size = Size(width, total)
+        if anchor is not None and self._cursor is not None:
+            entry, row = anchor
+            block = self._blocks[entry]
+            y = starts[entry] + (block.offsets[row] if block.offsets is not None else row)
+            self.scroll_to(y=y, animate=False, immediate=True)
         self.refresh()
+
+    def _line_index(self, y: int) -> tuple[int, int]:
+        """(entry, row) of screen line ``y``."""
+        entry = bisect_right(self._starts, y) - 1
+        block = self._blocks[entry]
+        local = y - self._starts[entry]
+        if block.offsets is None:
+            return entry, local
+        return entry, bisect_right(block.offsets, local) - 1
+
+    def _line_at(self, y: int) -> tuple[int, Line]:
+        """The entry and the screen line at ``y`` (wrapped rows made here, and cached)."""
+        entry = bisect_right(self._starts, y) - 1
+        block = self._blocks[entry]
+        local = y - self._starts[entry]
+        offsets = block.offsets
+        if offsets is None:
+            gutter, style, text, dim, _i = block.rows[local]
+            return entry, (gutter, style, text, dim)
+        row = bisect_right(offsets, local) - 1
+        lines = self._wrapped.get((entry, row))
+        if lines is None:
+            if len(self._wrapped) >= WRAPPED_CACHE:
+                self._wrapped.clear()
+            lines = _screen_lines(block.rows[row], self._width)
+            self._wrapped[entry, row] = lines
+        return entry, lines[local - offsets[row]]
 
     # -- formatting -------------------------------------------------------------------------
 
     def _masked(self, text: str) -> str:
         return self._mask(text) if self._mask is not None and text else text
 
-    def _rows_for(self, shown: Shown, index: int) -> list[Row]:
+    def _block_for(self, shown: Shown, index: int) -> _Block:
         if self.raw:
-            return self._raw_rows(shown, index)
+            rows: Sequence[Row] = self._raw_rows(shown, index)
+        elif shown.kind == "server":
+            return self._reply_block(shown, index)
+        else:
+            rows = self._rows_for(shown, index)
+        return _Block(rows, max(map(_row_cells, rows), default=0))
+
+    def _rows_for(self, shown: Shown, index: int) -> list[Row]:
         kind = shown.kind
         entry = shown.entry
-        if kind == "server":
-            return self._reply_rows(shown, index)
         if kind == "client":
             text = mask(entry) if entry.secret else entry.text
             rows: list[Row] = [("C: ", "client", terminal_safe(text),
@@ -252,57 +524,47 @@ class TranscriptView(ScrollView, can_focus=True):
             text = terminal_safe(entry.text)
             dim = f"the remote sends {shown.verb}: answer it" if shown.verb else ""
             return [("R: ", "remote", text, dim, index)]
-        # notes (local events) and the app's own lines (wrapped to the view's width)
+        # notes (local events) and the app's own lines: wrapped when shown
         style = shown.style or "note"
-        lines = entry.text.split("\n")
-        if kind == "local":
-            shown = self.scrollable_content_region.width or self.app.size.width
-            width = max(40, shown - 5)
-            lines = [part for line in lines
-                     for part in (textwrap.wrap(line, width, subsequent_indent="  ")
-                                  or [""])]
         gutter = {"local": "   ", "error": " ✗ "}.get(style, " * ")
         return [(gutter, style, self._masked(terminal_safe(line)), "", index)
-                for line in lines]
+                for line in entry.text.split("\n")]
 
-    def _reply_rows(self, shown: Shown, index: int) -> list[Row]:
+    def _reply_block(self, shown: Shown, index: int) -> _Block:
         entry = shown.entry
         reply = entry.reply
-        raw = entry.raw.decode("utf-8", "replace")
-        lines = raw.split("\n")
+        text = entry.raw.decode("utf-8", "replace")
+        lines = text.split("\n")
         if lines and lines[-1] == "":
             lines.pop()
         klass = reply.klass if reply is not None else None
         style, word = CLASS_WORDS.get(klass or 0, ("error", "? no code"))
-        dim = self._reply_dim(shown, word)
-        n = len(lines)
-        if n == 1:
-            rows = [("S: ", style, terminal_safe(lines[0].removesuffix("\r")), dim, index)]
-        else:
-            first, *middle, last = lines
-            rows = [("S:┌", style, terminal_safe(first.removesuffix("\r")), dim, index)]
-            rows.extend([("  │", style, line if line.isprintable() else
-                          terminal_safe(line.removesuffix("\r")), "", index)
-                         for line in (m.removesuffix("\r") for m in middle)])
-            rows.append(("  └", style, terminal_safe(last.removesuffix("\r")), "", index))
-        rows.extend(self._violation_rows(shown, index))
-        return rows
+        rows = _ReplyRows(lines, style, self._reply_dim(shown, word), index,
+                          self._violation_rows(shown, index))
+        return _Block(rows, rows.widest(text))
 
     def _reply_dim(self, shown: Shown, word: str) -> str:
-        parts = [word]
-        ex = shown.explanation
-        if ex is not None:
-            parts.append(ex.meaning.rstrip("."))
-            if ex.enhanced:
-                detail = ex.enhanced_detail or ex.enhanced_meaning or ""
-                if detail:
-                    parts.append(f"{ex.enhanced} {detail}".rstrip("."))
+        """The class word, the meaning and the enhanced code's detail (worked out once per
+        code and enhanced code, not per reply), then what is this reply's own."""
+        reply = shown.entry.reply
+        key = (reply.code, reply.enhanced) if reply is not None else (None, None)
+        common = self._dims.get(key)
+        if common is None:
+            parts = [word]
+            ex = shown.explanation
+            if ex is not None:
+                parts.append(ex.meaning.rstrip("."))
+                if ex.enhanced:
+                    detail = ex.enhanced_detail or ex.enhanced_meaning or ""
+                    if detail:
+                        parts.append(f"{ex.enhanced} {detail}".rstrip("."))
+            common = self._dims[key] = " · ".join(parts)
         if shown.transition is not None and not shown.transition.verb:
-            parts.append("unsolicited")
+            common += " · unsolicited"
         latency = _latency(shown.entry.latency)
         if latency:
-            parts.append(self._masked(latency))
-        return " · ".join(parts)
+            common += " · " + self._masked(latency)
+        return common
 
     def _violation_rows(self, shown: Shown, index: int) -> list[Row]:
         rows: list[Row] = []
@@ -365,31 +627,38 @@ class TranscriptView(ScrollView, can_focus=True):
     # -- rendering --------------------------------------------------------------------------
 
     def render_line(self, y: int) -> Strip:
-        scroll_x, scroll_y = self.scroll_offset
         width = self.size.width
         base = self.rich_style
-        index = scroll_y + y
-        if index >= len(self._rows):
+        index = self.scroll_offset.y + y
+        if index >= self._total:
             return Strip.blank(width, base)
         try:
-            strip = self._render_row(self._rows[index], base)
+            entry, line = self._line_at(index)
+            strip = self._render_line(line, entry, base)
         except Exception as exc:  # noqa: BLE001 - a rendering bug must not end the app
             self.app.report_bug(exc, "rendering the transcript")  # type: ignore[attr-defined]
             strip = Strip([Segment("<this line could not be shown>", base)])
-        return strip.crop_extend(scroll_x, scroll_x + width, base).apply_offsets(
-            scroll_x, index)
+        return strip.crop_extend(0, width, base).apply_offsets(0, index)
 
-    def _render_row(self, row: Row, base: Style) -> Strip:
-        gutter, style, text, dim, entry = row
-        cursor = self._cursor_entry()
-        line_style = base + self._style("cursor") if entry == cursor else base
+    def _render_line(self, line: Line, entry: int, base: Style) -> Strip:
+        gutter, style, text, dim = line
+        line_style = base + self._style("cursor") if entry == self._cursor_entry() else base
         segments = [Segment(gutter, line_style + self._style("gutter")),
                     Segment(text, line_style + self._style(style))]
-        length = len(gutter) + (len(text) if text.isascii() else cell_len(text))
+        length = len(gutter) + _cells(text)
         if dim:
             segments.append(Segment("  " + dim, line_style + self._style("dim")))
-            length += 2 + (len(dim) if dim.isascii() else cell_len(dim))
+            length += 2 + _cells(dim)
         return Strip(segments, length)
+
+    def on_resize(self) -> None:
+        width = self._layout_width()
+        if width != self._width:
+            self._relayout(width)
+        # A view that showed the newest rows keeps showing them when it shrinks (the
+        # composer opening, the panel toggled).
+        if self._cursor is None:
+            self.call_after_refresh(self.scroll_end, animate=False, x_axis=False)
 
     # -- the entry cursor -------------------------------------------------------------------
 
@@ -409,9 +678,8 @@ class TranscriptView(ScrollView, can_focus=True):
         if not self.shown:
             return
         self._cursor = max(0, min(index, len(self.shown) - 1))
-        shown = self.shown[self._cursor]
-        self.scroll_to_region(Region(0, shown.first_row, 1, max(1, min(shown.rows,
-                                                                       self.size.height))),
+        first, height = self._starts[self._cursor], self._blocks[self._cursor].height
+        self.scroll_to_region(Region(0, first, 1, max(1, min(height, self.size.height))),
                               animate=False, immediate=True, x_axis=False)
         self.refresh()
 
@@ -425,11 +693,8 @@ class TranscriptView(ScrollView, can_focus=True):
     def action_page(self, direction: int) -> None:
         self.scroll_to(y=self.scroll_offset.y + direction * max(1, self.size.height - 1),
                        animate=False, immediate=True)
-        top = self.scroll_offset.y
-        for i, shown in enumerate(self.shown):
-            if shown.first_row + shown.rows > top:
-                self._cursor = i
-                break
+        if self._total:
+            self._cursor = self._line_index(min(self.scroll_offset.y, self._total - 1))[0]
         self.refresh()
 
     def action_explain(self) -> None:
@@ -438,18 +703,12 @@ class TranscriptView(ScrollView, can_focus=True):
             self.post_message(self.Explain(shown))
 
     def on_click(self, event: Any) -> None:
-        row = self.scroll_offset.y + event.y
-        if 0 <= row < len(self._rows):
-            self._cursor = self._rows[row][4]
+        y = self.scroll_offset.y + event.y
+        if 0 <= y < self._total:
+            self._cursor = self._line_index(y)[0]
             self.refresh()
             if getattr(event, "chain", 1) >= 2:
                 self.action_explain()
-
-    def on_resize(self) -> None:
-        # A view that showed the newest rows keeps showing them when it shrinks (the
-        # composer opening, the panel toggled).
-        if self._cursor is None:
-            self.call_after_refresh(self.scroll_end, animate=False, x_axis=False)
 
     def on_focus(self) -> None:
         self.refresh()

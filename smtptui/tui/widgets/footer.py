@@ -1,0 +1,36 @@
+"""The footer: Textual's, rebuilt only when the keys it shows change."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.widgets import Footer
+
+if TYPE_CHECKING:
+    from textual.screen import Screen
+
+__all__ = ["KeysFooter"]
+
+
+class KeysFooter(Footer):
+    """Textual's Footer rebuilds itself (a dozen key widgets mounted and styled) on every
+    bindings signal -- each focus change, each widget mounting -- even when the keys it
+    shows are the same: five rebuilds before the first frame at start-up. This one
+    rebuilds when what it would show differs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._shown: tuple[object, ...] | None = None
+
+    def bindings_changed(self, screen: Screen) -> None:
+        will_rebuild = screen.app.app_focus and self.is_attached and screen is self.screen
+        if will_rebuild:
+            shown = tuple((key, binding.action, binding.description, binding.show, enabled,
+                           tooltip)
+                          for key, (_node, binding, enabled, tooltip)
+                          in screen.active_bindings.items())
+            if shown == self._shown:
+                self._bindings_ready = True
+                return
+            self._shown = shown
+        super().bindings_changed(screen)
