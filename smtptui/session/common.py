@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from smtptui.core.sasl import is_secret_line
 from smtptui.core.state import END_OF_DATA, GREETING, State, expected_codes
+from smtptui.session.events import StateChanged
 
 if TYPE_CHECKING:
     from smtptui.core.commands import Dialect
@@ -22,16 +23,19 @@ if TYPE_CHECKING:
     from smtptui.core.ehlo import Capabilities
     from smtptui.core.state import SessionTracker
     from smtptui.net.connection import Timeouts
+    from smtptui.net.steps import ClientSteps
 
 __all__ = [
     "IDLE_TIMEOUT",
     "MAX_REMOTE_LINE",
     "QUIT_GRACE",
     "UNSOLICITED_NOTE",
+    "SessionError",
     "check_line",
     "check_reply_line",
     "closing_reason",
     "next_read",
+    "snapshot_of",
     "verb_name",
     "wire_line",
 ]
@@ -47,6 +51,12 @@ peer hang up."""
 UNSOLICITED_NOTE = ("unsolicited reply: no command was waiting for it (RFC 5321 §4.1.1: a "
                     "server replies only to commands; when not pipelining, later replies "
                     "may be matched to the wrong commands)")
+
+
+
+class SessionError(Exception):
+    """Something the user asked for that cannot be done now (one line, for the user)."""
+
 
 _REPLY_LINE = re.compile(r"[2-5][0-9][0-9](?:[ -].*)?\Z", re.DOTALL)
 
@@ -124,3 +134,20 @@ def verb_name(verb: str) -> str:
     if verb == END_OF_DATA:
         return "end of data"
     return verb.strip("<>")
+
+
+def snapshot_of(client: ClientSteps | None,
+                caps_before_tls: Capabilities | None) -> StateChanged:
+    """The state of a session's connection as the event a front end renders from."""
+    if client is None:
+        return StateChanged(State.CLOSED, "not connected", (), (), None, 0, 0, False,
+                            None, None, caps_before_tls, (), False, "client")
+    t = client.tracker
+    state = t.state
+    description = state.description
+    if state is State.CLOSED and not client.closed:
+        description = "session closing"
+    return StateChanged(
+        state, description, t.legal_verbs(), t.usual_next(), t.hello, t.recipients,
+        t.transactions, t.authenticated, client.tls, t.capabilities,
+        caps_before_tls, tuple(p.verb for p in t.pending), t.sending_data, t.role)

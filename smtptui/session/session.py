@@ -50,10 +50,12 @@ from smtptui.session.common import (
     MAX_REMOTE_LINE,
     QUIT_GRACE,
     UNSOLICITED_NOTE,
+    SessionError,
     check_line,
     check_reply_line,
     closing_reason,
     next_read,
+    snapshot_of,
     wire_line,
 )
 from smtptui.session.events import (
@@ -84,10 +86,6 @@ __all__ = ["Session", "SessionError"]
 
 FILE_CHUNK = 256 * 1024
 """Octets read from a message file at a time."""
-
-
-class SessionError(Exception):
-    """Something the user asked for that cannot be done now (one line, for the user)."""
 
 
 class Session:
@@ -204,19 +202,7 @@ class Session:
 
     def snapshot(self) -> StateChanged:
         """The current state as the event a front end renders its state panel from."""
-        client = self.client
-        if client is None:
-            return StateChanged(State.CLOSED, "not connected", (), (), None, 0, 0, False,
-                                None, None, self._caps_before_tls, (), False, "client")
-        t = client.tracker
-        state = t.state
-        description = state.description
-        if state is State.CLOSED and not client.closed:
-            description = "session closing"
-        return StateChanged(
-            state, description, t.legal_verbs(), t.usual_next(), t.hello, t.recipients,
-            t.transactions, t.authenticated, client.tls, t.capabilities,
-            self._caps_before_tls, tuple(p.verb for p in t.pending), t.sending_data, t.role)
+        return snapshot_of(self.client, self._caps_before_tls)
 
     # -- checking and completing ------------------------------------------------------------
 
