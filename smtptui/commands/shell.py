@@ -100,7 +100,8 @@ def one_shot_session(args: argparse.Namespace) -> OneShotSession | None:
     connector = make_connector(args.target, opts, tls=args.tls, blocking=True)
     if not getattr(connector, "blocking", False):
         return None
-    return OneShotSession(connector, dialect="rfc821" if args.rfc == "821" else "rfc5321")
+    return OneShotSession(connector, dialect="rfc821" if args.rfc == "821" else "rfc5321",
+                          explain=False)  # pipe mode writes the transcript, no meanings
 
 
 def run(args: argparse.Namespace) -> int:

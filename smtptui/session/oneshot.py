@@ -104,11 +104,15 @@ class PendingReply:
 class OneShotSession:
     """One SMTP session to a host over the blocking client, with the interface and the
     events of :class:`~smtptui.session.Session` that pipe mode uses. ``connector`` is a
-    blocking one (``make_connector(..., blocking=True)``)."""
+    blocking one (``make_connector(..., blocking=True)``). ``explain=False`` leaves
+    :attr:`ReplyReceived.explanation` None, for a front end that never shows it (pipe
+    mode: the reply-code catalogue is not even imported)."""
 
-    def __init__(self, connector: Connector, *, dialect: Dialect = "rfc5321") -> None:
+    def __init__(self, connector: Connector, *, dialect: Dialect = "rfc5321",
+                 explain: bool = True) -> None:
         self.connector = connector
         self.dialect: Dialect = dialect
+        self.explain = explain
         self.transcript = Transcript()
         self.client: BlockingSMTPClient | None = None
         self._subscribers: list[Callable[[Event], None]] = []
@@ -364,8 +368,6 @@ class OneShotSession:
             return False
 
     async def _handle_reply(self, client: BlockingSMTPClient, reply: Reply) -> bool:
-        from smtptui.core.codes import explain
-
         tracker = client.tracker
         transition = tracker.last
         assert transition is not None
@@ -373,10 +375,14 @@ class OneShotSession:
         if entry is None:  # defensive: every reply is in the transcript
             entry = Entry(Direction.SERVER, time.monotonic(), reply.raw, reply.text,
                           reply=reply)
-        try:
-            explanation = explain(reply) if reply.code is not None else None
-        except ValueError:
-            explanation = None
+        explanation = None
+        if self.explain and reply.code is not None:
+            from smtptui.core.codes import explain
+
+            try:
+                explanation = explain(reply)
+            except ValueError:
+                explanation = None
         self._emit(ReplyReceived(entry, reply, transition, explanation))
         if transition.verb:
             while self._waiters:
