@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from smtptui.commands.probe import add_connection_arguments
 
 if TYPE_CHECKING:
-    from smtptui.session import OneShotSession
+    from smtptui.session import OneShotSession, Session
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -104,13 +104,58 @@ def one_shot_session(args: argparse.Namespace) -> OneShotSession | None:
                           explain=False)  # pipe mode writes the transcript, no meanings
 
 
-def run(args: argparse.Namespace) -> int:
-    interactive = sys.stdin.isatty()
+def _checked_early(args: argparse.Namespace) -> bool:
+    """Interactive: check what could be a usage error without the session layer, so the
+    prompt is drawn before it is imported (the session is made behind the prompt).
+    False when that cannot be done cheaply (``--world``, ``--persona``, ``--resolver``):
+    then the session is made first, as before. ValueError for a usage error."""
+    if args.world is not None or args.persona or args.resolver is not None:
+        return False
+    if args.target is not None:
+        from smtptui.net.targets import parse_target
+
+        parse_target(args.target, tls=args.tls)
+    if args.cafile is not None:
+        try:
+            with open(args.cafile, "rb"):
+                pass
+        except OSError as exc:
+            raise ValueError(f"--cafile {args.cafile}: {exc.strerror or exc}") from None
+    return True
+
+
+def _interactive(args: argparse.Namespace) -> int:
+    made: list[Any] = []
+
+    def factory(target: str | None) -> Session:
+        if not made:  # the session layer is imported here, on first use
+            made.append(make_session_factory(args, autosave=args.autosave))
+        return made[0](target)  # type: ignore[no-any-return]
+
     try:
-        one_shot = None if interactive else one_shot_session(args)
+        session = None if _checked_early(args) else factory(args.target)
+    except ValueError as exc:
+        return _usage(str(exc))
+    if args.insecure:
+        print("smtptui shell: warning: --insecure: TLS certificates are not verified",
+              file=sys.stderr)
+    import asyncio
+
+    from smtptui.commands._style import use_colour
+    from smtptui.shell.repl import Repl
+
+    repl = Repl(session, factory, colour=use_colour(sys.stdout), starttls=args.starttls,
+                target=args.target)
+    return asyncio.run(repl.run())
+
+
+def run(args: argparse.Namespace) -> int:
+    if sys.stdin.isatty():
+        return _interactive(args)
+    try:
+        one_shot = one_shot_session(args)
         if one_shot is None:
-            factory = make_session_factory(args, autosave=interactive and args.autosave)
-            session = factory(args.target)
+            session = make_session_factory(args, autosave=False)(args.target)
     except ValueError as exc:
         return _usage(str(exc))
     if args.insecure:
@@ -128,13 +173,6 @@ def run(args: argparse.Namespace) -> int:
         return run_blocking(run_pipe(one_shot, lines, pipe_options, sys.stdout, sys.stderr))
     import asyncio
 
-    if interactive:
-        from smtptui.commands._style import use_colour
-        from smtptui.shell.repl import Repl
-
-        repl = Repl(session, factory, colour=use_colour(sys.stdout),
-                    starttls=args.starttls)
-        return asyncio.run(repl.run())
     return asyncio.run(run_pipe(session, StdinLines(sys.stdin.fileno()), pipe_options,
                                 sys.stdout, sys.stderr))
 
