@@ -14,8 +14,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING, Any
 
 from smtptui.commands.probe import add_connection_arguments
+
+if TYPE_CHECKING:
+    from smtptui.session import OneShotSession, Session
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -82,31 +86,93 @@ def make_session_factory(args: argparse.Namespace, *, autosave: bool):  # type: 
     return factory
 
 
-def run(args: argparse.Namespace) -> int:
-    interactive = sys.stdin.isatty()
+def one_shot_session(args: argparse.Namespace) -> OneShotSession | None:
+    """Pipe mode to a single host: a session over the blocking client, which never
+    starts an event loop (None for the embedded server, an ``@domain`` or
+    ``--resolver``: those need one). ValueError (a usage error) as the factory."""
+    if args.target is None or args.world is not None or args.persona:
+        return None
+    from smtptui.session import OneShotSession, make_connector, options
+
+    opts = options(helo=args.helo, starttls=args.starttls, cafile=args.cafile,
+                   insecure=args.insecure, timeout=args.timeout, resolver=args.resolver,
+                   family=args.family)
+    connector = make_connector(args.target, opts, tls=args.tls, blocking=True)
+    if not getattr(connector, "blocking", False):
+        return None
+    return OneShotSession(connector, dialect="rfc821" if args.rfc == "821" else "rfc5321",
+                          explain=False)  # pipe mode writes the transcript, no meanings
+
+
+def _checked_early(args: argparse.Namespace) -> bool:
+    """Interactive: check what could be a usage error without the session layer, so the
+    prompt is drawn before it is imported (the session is made behind the prompt).
+    False when that cannot be done cheaply (``--world``, ``--persona``, ``--resolver``):
+    then the session is made first, as before. ValueError for a usage error."""
+    if args.world is not None or args.persona or args.resolver is not None:
+        return False
+    if args.target is not None:
+        from smtptui.net.targets import parse_target
+
+        parse_target(args.target, tls=args.tls)
+    if args.cafile is not None:
+        try:
+            with open(args.cafile, "rb"):
+                pass
+        except OSError as exc:
+            raise ValueError(f"--cafile {args.cafile}: {exc.strerror or exc}") from None
+    return True
+
+
+def _interactive(args: argparse.Namespace) -> int:
+    made: list[Any] = []
+
+    def factory(target: str | None) -> Session:
+        if not made:  # the session layer is imported here, on first use
+            made.append(make_session_factory(args, autosave=args.autosave))
+        return made[0](target)  # type: ignore[no-any-return]
+
     try:
-        factory = make_session_factory(args, autosave=interactive and args.autosave)
-        session = factory(args.target)
+        session = None if _checked_early(args) else factory(args.target)
     except ValueError as exc:
         return _usage(str(exc))
-    from smtptui.commands._style import use_colour
-
     if args.insecure:
         print("smtptui shell: warning: --insecure: TLS certificates are not verified",
               file=sys.stderr)
     import asyncio
 
-    if interactive:
-        from smtptui.shell.repl import Repl
+    from smtptui.commands._style import use_colour
+    from smtptui.shell.repl import Repl
 
-        repl = Repl(session, factory, colour=use_colour(sys.stdout),
-                    starttls=args.starttls)
-        return asyncio.run(repl.run())
+    repl = Repl(session, factory, colour=use_colour(sys.stdout), starttls=args.starttls,
+                target=args.target)
+    return asyncio.run(repl.run())
+
+
+def run(args: argparse.Namespace) -> int:
+    if sys.stdin.isatty():
+        return _interactive(args)
+    try:
+        one_shot = one_shot_session(args)
+        if one_shot is None:
+            session = make_session_factory(args, autosave=False)(args.target)
+    except ValueError as exc:
+        return _usage(str(exc))
+    if args.insecure:
+        print("smtptui shell: warning: --insecure: TLS certificates are not verified",
+              file=sys.stderr)
     from smtptui.shell.pipe import PipeOptions, StdinLines, run_pipe
 
     pipe_options = PipeOptions(pipeline=args.pipeline, strict=args.strict,
                                fail_on_5xx=args.fail_on_5xx, json=args.json,
                                starttls=args.starttls)
+    if one_shot is not None:
+        from smtptui.session import run_blocking
+
+        lines = StdinLines(sys.stdin.fileno(), wait=one_shot.wait_for_input)
+        return run_blocking(run_pipe(one_shot, lines, pipe_options, sys.stdout, sys.stderr))
+    import asyncio
+
     return asyncio.run(run_pipe(session, StdinLines(sys.stdin.fileno()), pipe_options,
                                 sys.stdout, sys.stderr))
 

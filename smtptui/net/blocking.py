@@ -6,7 +6,7 @@ probe, so the one-shot paths -- ``probe`` of one host, ``send``, the shell's pip
 :class:`~smtptui.net.client.SMTPClient` (:class:`~smtptui.net.steps.ClientSteps`: replies,
 commands, STARTTLS and its insecure fallback, DATA with salvage) over the same
 protocol bookkeeping (:class:`~smtptui.net.connection.ClientConnection`), so deadlines,
-TLS verification, address order, secrets and the transcript cannot differ; only the five
+TLS verification, address order, secrets and the transcript cannot differ; only the
 I/O primitives are its own. ``ssl`` is imported only when TLS is used.
 
 The steps are coroutines that never suspend here: :func:`run_blocking` runs one to its
@@ -20,9 +20,12 @@ from __future__ import annotations
 import select
 import socket
 import time
+from collections import deque
 from collections.abc import Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from smtptui.core.state import State
+from smtptui.core.transcript import Direction, Entry
 from smtptui.net.connection import (
     READ_SIZE,
     ClientConnection,
@@ -80,7 +83,7 @@ class BlockingSMTPClient(ClientSteps):
     """One SMTP connection over a blocking socket. Make it with :meth:`connect` (a
     coroutine, like every step: run it with :func:`run_blocking`); always :meth:`close`
     it. The same attributes and steps as :class:`~smtptui.net.client.SMTPClient`,
-    without the TURN line mode (no one-shot command needs it)."""
+    the TURN line mode included (the shell's pipe mode may be told to TURN)."""
 
     def __init__(self, sock: socket.socket, *, host: str, port: int, peer: tuple[str, int],
                  server_hostname: str, ssl_context: ssl.SSLContext | None,
@@ -97,6 +100,9 @@ class BlockingSMTPClient(ClientSteps):
         self._sock: socket.socket | None = sock
         self._out = bytearray()  # written by _write_raw, sent by _drain
         self._rescued = b""      # octets taken after a failed write (see _unread)
+        self._line_queue: deque[bytes] = deque()  # after TURN: see _hand_over_to_lines
+        self._line_head = b""    # after TURN: received octets not yet a whole line
+        self._line_capped = False
 
     @classmethod
     async def connect(
@@ -187,6 +193,106 @@ class BlockingSMTPClient(ClientSteps):
                 conn.received(data)
             else:
                 conn.peer_closed(step)
+
+    def fileno(self) -> int:
+        """The socket's descriptor (-1 once closed): for a caller that waits on it together
+        with its own input (the shell's pipe mode watches stdin and the server at once)."""
+        sock = self._sock
+        return sock.fileno() if sock is not None else -1
+
+    async def take_available(self, step: str) -> bool:
+        """Take what the peer has sent, without waiting: True when the next
+        :meth:`read_reply` (after TURN: :meth:`read_line`) will not wait -- a reply (a
+        line) is complete, or the peer hung up. The server speaking unprompted (a 421
+        before it closes) is found this way between two commands."""
+        conn = self._conn
+        turned = conn.tracker.state is State.TURNED
+        if conn.replies or (turned and (self._line_queue or b"\n" in self._line_head)):
+            return True
+        if conn.eof or self._sock is None:
+            return True
+        taken, eof = self._take_unread()
+        if turned:
+            self._line_head += taken
+            return eof or b"\n" in self._line_head
+        if taken:
+            conn.received(taken)
+        return eof or bool(conn.replies)
+
+    async def read_line(self, step: str, timeout: float | None = None, *,
+                        max_length: int = READ_SIZE, record: bool = True) -> str:
+        """As :meth:`SMTPClient.read_line <smtptui.net.client.SMTPClient.read_line>`: the
+        remote's next line after TURN, read raw within ``timeout`` for the whole line."""
+        conn = self._conn
+        if conn.replies or conn.parser.has_partial:
+            self._hand_over_to_lines()
+        max_length = min(max_length, READ_SIZE)
+        if self._line_queue:
+            raw = self._line_queue.popleft()  # already in the transcript (as a reply)
+            if len(raw) > max_length:
+                self._line_too_long(step, max_length)
+            return raw.decode("utf-8", "replace").removesuffix("\n").removesuffix("\r")
+        if self._line_capped:
+            self._line_too_long(step, max_length)
+        if timeout is None:
+            timeout = self.timeouts.reply
+        deadline = time.monotonic() + timeout
+        while (end := self._line_head.find(b"\n")) < 0:
+            if len(self._line_head) > max_length:
+                self._line_too_long(step, max_length)
+            sock = self._sock
+            if conn.eof or sock is None:
+                raise ServerClosed(step, "the connection is closed")
+            left = deadline - time.monotonic()
+            try:
+                if left <= 0:
+                    raise TimeoutError
+                sock.settimeout(left)
+                data = sock.recv(READ_SIZE)
+            except TimeoutError:
+                reason = f"timed out after {format_seconds(timeout)} s waiting for the remote"
+                self._note(f"{step}: {reason}")
+                raise StepTimeout(step, reason) from None
+            except OSError as exc:  # ssl.SSLError included
+                conn.eof = True
+                if type(exc).__name__.startswith("SSL"):
+                    raise ServerClosed(step, f"TLS error: {getattr(exc, 'reason', None) or exc}"
+                                       ) from None
+                raise ServerClosed(step, os_reason(exc)) from None
+            if not data:
+                conn.eof = True
+                reason = "the remote closed the connection" + (
+                    " mid-line" if self._line_head else "")
+                self._note(f"{step}: {reason}")
+                raise ServerClosed(step, reason)
+            self._line_head += data
+        raw, self._line_head = self._line_head[:end + 1], self._line_head[end + 1:]
+        if len(raw) > max_length:
+            self._line_too_long(step, max_length)
+        text = raw.decode("utf-8", "replace").removesuffix("\n").removesuffix("\r")
+        if record:
+            conn.transcript.append(Entry(Direction.SERVER, time.monotonic(), raw, text))
+        return text
+
+    async def wait_for_hangup(self, timeout: float) -> bool:
+        """Discard what the peer still sends until it closes, for at most ``timeout``
+        seconds; True when it closed (after a 221)."""
+        sock = self._sock
+        if self._conn.eof or sock is None:
+            return True
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                sock.settimeout(left)
+                if not sock.recv(READ_SIZE):
+                    break
+        except OSError:  # TimeoutError, ssl.SSLError included
+            return False
+        self._conn.eof = True
+        return True
 
     def _buffered(self) -> bool:
         """Octets the peer sent that nobody read (in the TLS layer or the kernel); the

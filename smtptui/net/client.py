@@ -37,7 +37,6 @@ from smtptui.net.connection import (
     candidate_addresses,
     family_of,
     format_seconds,
-    new_parser,
     note_to,
     os_reason,
     resolve_failure,
@@ -45,7 +44,6 @@ from smtptui.net.connection import (
 )
 from smtptui.net.errors import (
     ConnectError,
-    ProtocolViolation,
     ServerClosed,
     StepTimeout,
     TLSFailure,
@@ -76,8 +74,6 @@ DEFAULT_TIMEOUTS = Timeouts()
 CLOSE_TIMEOUT = 1.0
 """How long close() waits for an orderly shutdown (TLS close_notify) before aborting."""
 
-# The core ReplyParser's rule for a line longer than we keep (after TURN: too long).
-_LINE_CAP_RULE = "smtptui max_line_length"
 
 
 class SMTPClient(ClientSteps):
@@ -268,39 +264,6 @@ class SMTPClient(ClientSteps):
         if record:  # a caller reading a flood of message data keeps only its start
             conn.transcript.append(Entry(Direction.SERVER, time.monotonic(), raw, text))
         return text
-
-    def _line_too_long(self, step: str, max_length: int) -> None:
-        reason = f"line longer than {max_length} octets"
-        self._note(f"{step}: {reason}; connection dropped")
-        self._abort("connection closed")
-        raise ProtocolViolation(step, reason)
-
-    def _hand_over_to_lines(self) -> None:
-        """What the reply parser holds (the remote wrote ahead of us) becomes lines for
-        :meth:`read_line`: whole lines are queued, a partial one starts the next line."""
-        conn = self._conn
-        for reply in conn.replies:
-            self._line_queue.extend(reply.raw.splitlines(keepends=True))
-        conn.replies.clear()
-        conn.unsolicited = None  # after TURN the remote speaks first: not a violation
-        partial = conn.parser.close()
-        if partial is not None:
-            self._line_head += partial.raw
-            if any(d.rule == _LINE_CAP_RULE for d in partial.diagnostics):
-                self._line_capped = True  # the parser already dropped part of it
-        conn.parser = new_parser()
-
-    async def send_raw_line(self, line: str, *, step: str = "reply",
-                            secret: bool = False) -> None:
-        """Send one line as given (CRLF added), outside the client's command tracking:
-        our replies after TURN. Recorded in the transcript; the write has the reply
-        deadline. A line holding CR or LF is a ValueError."""
-        if "\r" in line or "\n" in line:
-            raise ValueError("a line cannot contain CR or LF")
-        data = line.encode("utf-8", "surrogateescape") + b"\r\n"
-        self._write_raw(data, step)
-        self._conn.record_line(data, line, secret=secret)
-        await self._drain(step, self.timeouts.reply)
 
     async def wait_for_hangup(self, timeout: float) -> bool:
         """Discard what the remote still sends until it closes, for at most ``timeout``

@@ -16,6 +16,7 @@ TLS verdict is :mod:`smtptui.net.tls`'s. Nothing here imports asyncio, socket or
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import AsyncIterable, Callable, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -27,6 +28,7 @@ from smtptui.net.connection import (
     DataCapture,
     DataStats,
     Timeouts,
+    new_parser,
 )
 from smtptui.net.errors import (
     ProtocolViolation,
@@ -43,7 +45,10 @@ if TYPE_CHECKING:
     from smtptui.core.transcript import Transcript
     from smtptui.net.tls import TLSInfo, TLSMode
 
-__all__ = ["ClientSteps", "VerifyFailed"]
+__all__ = ["LINE_CAP_RULE", "ClientSteps", "VerifyFailed"]
+
+LINE_CAP_RULE = "smtptui max_line_length"
+"""The core ReplyParser's rule for a line longer than we keep (after TURN: too long)."""
 
 
 class VerifyFailed(Exception):
@@ -72,6 +77,9 @@ class ClientSteps:
     tls: TLSInfo | None
     last_data: DataStats | None
     _conn: ClientConnection
+    _line_queue: deque[bytes]
+    _line_head: bytes
+    _line_capped: bool
 
     # -- what a driver provides ------------------------------------------------------------
 
@@ -154,6 +162,43 @@ class ClientSteps:
     @property
     def state(self) -> State:
         return self.tracker.state
+
+    # -- after TURN: raw lines (the remote sends commands, we reply) ------------------------
+    # Each driver keeps ``_line_queue`` (whole lines the reply parser held),
+    # ``_line_head`` (a partial line) and ``_line_capped``, and reads with ``read_line``.
+
+    def _line_too_long(self, step: str, max_length: int) -> None:
+        reason = f"line longer than {max_length} octets"
+        self._note(f"{step}: {reason}; connection dropped")
+        self._abort("connection closed")
+        raise ProtocolViolation(step, reason)
+
+    def _hand_over_to_lines(self) -> None:
+        """What the reply parser holds (the remote wrote ahead of us) becomes lines for
+        :meth:`read_line`: whole lines are queued, a partial one starts the next line."""
+        conn = self._conn
+        for reply in conn.replies:
+            self._line_queue.extend(reply.raw.splitlines(keepends=True))
+        conn.replies.clear()
+        conn.unsolicited = None  # after TURN the remote speaks first: not a violation
+        partial = conn.parser.close()
+        if partial is not None:
+            self._line_head += partial.raw
+            if any(d.rule == LINE_CAP_RULE for d in partial.diagnostics):
+                self._line_capped = True  # the parser already dropped part of it
+        conn.parser = new_parser()
+
+    async def send_raw_line(self, line: str, *, step: str = "reply",
+                            secret: bool = False) -> None:
+        """Send one line as given (CRLF added), outside the client's command tracking:
+        our replies after TURN. Recorded in the transcript; the write has the reply
+        deadline. A line holding CR or LF is a ValueError."""
+        if "\r" in line or "\n" in line:
+            raise ValueError("a line cannot contain CR or LF")
+        data = line.encode("utf-8", "surrogateescape") + b"\r\n"
+        self._write_raw(data, step)
+        self._conn.record_line(data, line, secret=secret)
+        await self._drain(step, self.timeouts.reply)
 
     # -- replies ----------------------------------------------------------------------------
 

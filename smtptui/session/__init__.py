@@ -7,7 +7,8 @@ function that makes peer text safe for a terminal -- is re-exported here for the
 
 Names are imported on first use (PEP 562): ``import smtptui.session.connect`` for a
 one-shot command, or the shell drawing its first prompt, must not pay for the
-interactive session, its grammar, completion and autosave modules.
+interactive session, its grammar, completion and autosave modules; pipe mode to one
+host takes :class:`OneShotSession` (no event loop, no asyncio) and never imports them.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from smtptui.net.errors import printable
     from smtptui.session.autosave import History, private_file, script_lines
+    from smtptui.session.common import SessionError
     from smtptui.session.connect import (
         Connector,
         ConnectSpec,
@@ -30,7 +32,8 @@ if TYPE_CHECKING:
         options,
         persona_names,
     )
-    from smtptui.session.session import Session, SessionError
+    from smtptui.session.oneshot import OneShotSession, PendingReply, run_blocking
+    from smtptui.session.session import Session
 
 _WHERE = {
     "printable": "smtptui.net.errors",
@@ -47,8 +50,11 @@ _WHERE = {
     "make_connector": "smtptui.session.connect",
     "options": "smtptui.session.connect",
     "persona_names": "smtptui.session.connect",
+    "OneShotSession": "smtptui.session.oneshot",
+    "PendingReply": "smtptui.session.oneshot",
+    "run_blocking": "smtptui.session.oneshot",
     "Session": "smtptui.session.session",
-    "SessionError": "smtptui.session.session",
+    "SessionError": "smtptui.session.common",
 }
 
 __all__ = [
@@ -58,6 +64,8 @@ __all__ = [
     "EmbeddedConnector",
     "History",
     "MXChoice",
+    "OneShotSession",
+    "PendingReply",
     "Session",
     "SessionError",
     "connector_for",
@@ -67,6 +75,7 @@ __all__ = [
     "persona_names",
     "printable",
     "private_file",
+    "run_blocking",
     "script_lines",
 ]
 

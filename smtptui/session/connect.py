@@ -276,7 +276,6 @@ def options(*, helo: str | None = None, starttls: str = "no", cafile: str | None
     ``resolver`` is ``IP[:PORT]``; ValueError (a usage error, one line) when it or
     ``cafile`` is unusable. ``helo`` defaults to ``localhost`` here: looking up this
     machine's FQDN can take seconds, and an interactive user types their own EHLO."""
-    from smtptui.net.dns import parse_nameserver
     from smtptui.net.probe import ProbeOptions
 
     if cafile is not None:
@@ -287,6 +286,8 @@ def options(*, helo: str | None = None, starttls: str = "no", cafile: str | None
             raise ValueError(f"--cafile {cafile}: {exc.strerror or exc}") from None
     server = None
     if resolver is not None:
+        from smtptui.net.dns import parse_nameserver  # imports asyncio: only when asked
+
         try:
             server = parse_nameserver(resolver)
         except ValueError as exc:

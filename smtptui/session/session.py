@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import re
 import socket
 import time
 from collections import deque
@@ -32,15 +31,13 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from smtptui.core import grammar
 from smtptui.core.codes import explain
 from smtptui.core.commands import Dialect
 from smtptui.core.completion import Candidate, complete
-from smtptui.core.diagnostics import Diagnostic, error, warning
+from smtptui.core.diagnostics import Diagnostic
 from smtptui.core.sasl import (
     SASLError,
     cram_md5_response,
-    is_secret_line,
     login_response,
     plain_initial_response,
 )
@@ -48,6 +45,19 @@ from smtptui.core.state import END_OF_DATA, GREETING, State, expected_codes
 from smtptui.core.transcript import Direction, Entry, Transcript
 from smtptui.net.errors import SMTPClientError
 from smtptui.session.autosave import Autosave, History, log_exception
+from smtptui.session.common import (
+    IDLE_TIMEOUT,
+    MAX_REMOTE_LINE,
+    QUIT_GRACE,
+    UNSOLICITED_NOTE,
+    SessionError,
+    check_line,
+    check_reply_line,
+    closing_reason,
+    next_read,
+    snapshot_of,
+    wire_line,
+)
 from smtptui.session.events import (
     Closed,
     Connected,
@@ -74,21 +84,8 @@ if TYPE_CHECKING:
 __all__ = ["Session", "SessionError"]
 
 
-IDLE_TIMEOUT = 24 * 3600.0
-"""When nothing is awaited the reader waits this long (the server's own idle timeout,
-usually 5 minutes, ends an idle session long before)."""
 FILE_CHUNK = 256 * 1024
 """Octets read from a message file at a time."""
-MAX_REMOTE_LINE = 64 * 1024
-"""After TURN: the longest line accepted from the remote."""
-QUIT_GRACE = 1.0
-"""After TURN, seconds we let the remote hang up after our 221."""
-
-_REPLY_LINE = re.compile(r"[2-5][0-9][0-9](?:[ -].*)?\Z", re.DOTALL)
-
-
-class SessionError(Exception):
-    """Something the user asked for that cannot be done now (one line, for the user)."""
 
 
 class Session:
@@ -205,19 +202,7 @@ class Session:
 
     def snapshot(self) -> StateChanged:
         """The current state as the event a front end renders its state panel from."""
-        client = self.client
-        if client is None:
-            return StateChanged(State.CLOSED, "not connected", (), (), None, 0, 0, False,
-                                None, None, self._caps_before_tls, (), False, "client")
-        t = client.tracker
-        state = t.state
-        description = state.description
-        if state is State.CLOSED and not client.closed:
-            description = "session closing"
-        return StateChanged(
-            state, description, t.legal_verbs(), t.usual_next(), t.hello, t.recipients,
-            t.transactions, t.authenticated, client.tls, t.capabilities,
-            self._caps_before_tls, tuple(p.verb for p in t.pending), t.sending_data, t.role)
+        return snapshot_of(self.client, self._caps_before_tls)
 
     # -- checking and completing ------------------------------------------------------------
 
@@ -228,30 +213,8 @@ class Session:
         client = self.client
         tracker = client.tracker if client is not None else None
         if tracker is not None and tracker.state is State.TURNED:
-            return self._check_reply_line(line)
-        if tracker is not None and (tracker.sending_data or tracker.state is State.AUTH):
-            return tracker.check_sequence(line)
-        found = grammar.check(line, self.dialect, self.capabilities)
-        if tracker is not None and line.strip():
-            found.extend(tracker.check_sequence(line))
-        return found
-
-    def _check_reply_line(self, line: str) -> list[Diagnostic]:
-        if self._remote_data:
-            return []
-        if not _REPLY_LINE.match(line):
-            return [error(0, min(len(line), 3) or 1,
-                          "after TURN you are the receiver: answer with a reply, a code "
-                          "of three digits (2xx-5xx) then a space and text",
-                          "RFC 821 §4.2")]
-        code = int(line[:3])
-        allowed = expected_codes(self._remote_verb, "rfc821") if self._remote_verb else ()
-        if allowed and code not in allowed:
-            shown = ", ".join(str(c) for c in sorted(allowed))
-            verb = _verb_name(self._remote_verb)
-            return [warning(0, 3, f"{code} is not among the replies RFC 821 "
-                                             f"lists for {verb}: {shown}", "RFC 821 §4.3")]
-        return []
+            return check_reply_line(line, self._remote_verb, self._remote_data)
+        return check_line(line, self.dialect, tracker, self.capabilities)
 
     def complete(self, line: str) -> list[Candidate]:
         """Completion candidates for the line typed so far, best first."""
@@ -391,11 +354,7 @@ class Session:
     async def _send_now(self, client: SMTPClient, line: str
                         ) -> asyncio.Future[Reply | None] | None:
         tracker = client.tracker
-        in_data = tracker.sending_data
-        wire = line
-        if in_data and line.startswith(".") and line != ".":
-            wire = "." + line  # RFC 5321 §4.5.2 transparency
-        secret = not in_data and is_secret_line(line, tracker.state is State.AUTH)
+        wire, secret, in_data = wire_line(line, tracker)
         if not in_data and not secret:
             self.history.add(line)
         before = len(tracker.pending)
@@ -614,18 +573,7 @@ class Session:
                              from_reader=True, quiet=True)
 
     async def _next_reply(self, client: SMTPClient) -> Reply | None:
-        pending = client.tracker.pending
-        timeouts = client.timeouts
-        if pending:
-            verb = pending[0].verb
-            if verb == GREETING:
-                step, timeout = "greeting", timeouts.greeting
-            elif verb == END_OF_DATA:
-                step, timeout = "end of data", timeouts.data
-            else:
-                step, timeout = _verb_name(verb) or "reply", timeouts.reply
-        else:
-            step, timeout = "idle", IDLE_TIMEOUT
+        step, timeout = next_read(client.tracker, client.timeouts)
         read = await self._race(client.read_reply(step, timeout))
         return None if read is None else read.result()
 
@@ -666,11 +614,8 @@ class Session:
                     future.set_result(reply)
                     break
         else:
-            client.transcript.append(Entry(
-                Direction.NOTE, time.monotonic(), b"",
-                "unsolicited reply: no command was waiting for it (RFC 5321 §4.1.1: a "
-                "server replies only to commands; when not pipelining, later replies may "
-                "be matched to the wrong commands)"))
+            client.transcript.append(Entry(Direction.NOTE, time.monotonic(), b"",
+                                           UNSOLICITED_NOTE))
         if transition.after is State.TLS and reply.code == 220:
             self._caps_before_tls = tracker.capabilities  # for "what changed after TLS"
             try:
@@ -683,8 +628,7 @@ class Session:
         self._emit(self.snapshot())
         if client.tracker.state is State.CLOSED:
             code = reply.code
-            why = ("the server said 221 and closes the connection" if code == 221 else
-                   f"the server said {code} and closes the connection")
+            why = closing_reason(code)
             if code == 221 and transition.verb == "QUIT":
                 with contextlib.suppress(Exception):
                     await client.wait_for_hangup(QUIT_GRACE)
@@ -748,14 +692,6 @@ class Session:
         shown = f" (details in {path})" if path is not None else ""
         self._emit(Failed("internal", f"unexpected {type(exc).__name__} while {where}: "
                                       f"{str(exc)[:200]}{shown}"))
-
-
-def _verb_name(verb: str) -> str:
-    if verb == GREETING:
-        return "greeting"
-    if verb == END_OF_DATA:
-        return "end of data"
-    return verb.strip("<>")
 
 
 def _file_chunks(handle: Any) -> Iterator[bytes]:

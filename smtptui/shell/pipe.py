@@ -22,15 +22,23 @@ usage error: one line, the connection dropped (no QUIT inside a message), exit 2
 Exit status: 0 when the session ended normally (a reply to QUIT); 1 on a connection
 failure, a timeout or a close nobody asked for (a 421 included); 3 when a 5xx reply
 arrived and ``--fail-on-5xx`` is set; 2 for a usage error. A failure outranks a 5xx.
+
+One driver, two sessions: to a single host it drives a
+:class:`~smtptui.session.OneShotSession` (no event loop: asyncio and its ssl import
+cost more than swaks' whole exchange) and is run with
+:func:`~smtptui.session.run_blocking`; to the embedded server or an ``@domain`` a
+:class:`~smtptui.session.Session` under ``asyncio.run``. The coroutines below never
+suspend on the first, so the same code serves both; nothing here imports asyncio
+unless the session needs an event loop.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
 import stat
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
@@ -42,9 +50,13 @@ from smtptui.session.events import Failed, LineSent, Note, RemoteLine, ReplyRece
 from smtptui.shell.render import diagnostic_line
 
 if TYPE_CHECKING:
+    import asyncio
+
     from smtptui.core.replies import Reply
-    from smtptui.session import Session
+    from smtptui.session import OneShotSession, Session
     from smtptui.session.events import Event
+
+    AnySession = Session | OneShotSession
 
 __all__ = ["EXIT_5XX", "EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "InputError", "PipeOptions",
            "StdinLines", "run_pipe"]
@@ -75,14 +87,21 @@ class StdinLines:
     event loop (the session's reader must run while a slow producer thinks) and without
     threads: a pipe, socket or terminal is watched with ``add_reader``; a regular file or
     a device the loop cannot watch never blocks for long, so it is read directly. Memory
-    stays bounded by ``limit`` plus one read, whatever the input."""
+    stays bounded by ``limit`` plus one read, whatever the input.
 
-    def __init__(self, fd: int, limit: int = MAX_INPUT_LINE) -> None:
+    ``wait`` (no event loop: :meth:`OneShotSession.wait_for_input
+    <smtptui.session.OneShotSession.wait_for_input>`) is called before every line with
+    None, and with the descriptor before a read that may block: the session takes what
+    the server said meanwhile, and watches it while the input is awaited."""
+
+    def __init__(self, fd: int, limit: int = MAX_INPUT_LINE, *,
+                 wait: Callable[[int | None], None] | None = None) -> None:
         self.fd = fd
         self.limit = limit
         self.number = 0
         self._buffer = bytearray()
         self._eof = False
+        self._wait = wait
         try:
             self._watch = not stat.S_ISREG(os.fstat(fd).st_mode)
         except OSError:
@@ -91,6 +110,8 @@ class StdinLines:
     async def readline(self) -> str | None:
         """The next line without its line end (None at the end of input); InputError for
         a line over the limit."""
+        if self._wait is not None:
+            self._wait(None)
         while True:
             end = self._buffer.find(b"\n")
             if end >= 0 or self._eof or len(self._buffer) > self.limit:
@@ -112,7 +133,11 @@ class StdinLines:
 
     async def _read(self) -> bytes:
         while True:
-            if self._watch:
+            if self._watch and self._wait is not None:
+                self._wait(self.fd)
+            elif self._watch:
+                import asyncio
+
                 loop = asyncio.get_running_loop()
                 ready: asyncio.Future[None] = loop.create_future()
                 try:
@@ -141,7 +166,7 @@ class _Output:
     """Writes the transcript to stdout and failures to stderr as events arrive, and keeps
     what the exit status depends on."""
 
-    def __init__(self, session: Session, out: TextIO, err: TextIO, as_json: bool) -> None:
+    def __init__(self, session: AnySession, out: TextIO, err: TextIO, as_json: bool) -> None:
         self.session = session
         self.out = out
         self.err = err
@@ -187,7 +212,7 @@ def _ends_group(line: str) -> bool:
     return spec is None or spec.ends_pipeline
 
 
-async def run_pipe(session: Session, lines: StdinLines, options: PipeOptions,
+async def run_pipe(session: AnySession, lines: StdinLines, options: PipeOptions,
                    out: TextIO, err: TextIO) -> int:
     """Drive ``session`` from ``lines`` until the input or the session ends; the exit status."""
     output = _Output(session, out, err, options.json)
@@ -209,12 +234,18 @@ async def run_pipe(session: Session, lines: StdinLines, options: PipeOptions,
     return EXIT_OK
 
 
-async def _drive(session: Session, lines: StdinLines, options: PipeOptions,
+async def _all(pending: list[Awaitable[Reply | None]]) -> list[Reply | None]:
+    """The replies of a group, in order (what ``asyncio.gather`` gives for futures, and
+    the reads themselves for a one-shot session's pending replies)."""
+    return [await reply for reply in pending]
+
+
+async def _drive(session: AnySession, lines: StdinLines, options: PipeOptions,
                  output: _Output) -> str | None:
     """Send every line; None, or the usage error that stopped the session."""
     if not await session.connect() or await session.greeting() is None:
         return None
-    pending: list[asyncio.Future[Reply | None]] = []
+    pending: list[Awaitable[Reply | None]] = []
     upgrade = options.starttls != "no"
     try:
         while True:
@@ -248,13 +279,13 @@ async def _drive(session: Session, lines: StdinLines, options: PipeOptions,
                 continue  # message text (its reply comes after '.'), or the session ended
             pending.append(future)
             if not group or in_data or _ends_group(line):
-                replies = await asyncio.gather(*pending)
+                replies = await _all(pending)
                 pending.clear()
                 if upgrade and not in_data and _is_ehlo(line) and _accepted(replies[-1]):
                     upgrade = False
                     if not await _starttls(session, line, options.starttls, output):
                         return None
-        await asyncio.gather(*pending)
+        await _all(pending)
     except InputError as exc:
         await _drop(session)
         return str(exc)
@@ -280,7 +311,7 @@ def _accepted(reply: Reply | None) -> bool:
     return reply is not None and reply.code == 250
 
 
-async def _starttls(session: Session, ehlo: str, mode: str, output: _Output) -> bool:
+async def _starttls(session: AnySession, ehlo: str, mode: str, output: _Output) -> bool:
     """``--starttls auto|yes`` after the first EHLO: upgrade, then repeat the EHLO (RFC
     3207 §4.2: what was learnt before TLS is forgotten). False when the session ended."""
     caps = session.capabilities
@@ -303,7 +334,7 @@ async def _starttls(session: Session, ehlo: str, mode: str, output: _Output) -> 
     return await session.command(ehlo) is not None
 
 
-async def _drop(session: Session) -> None:
+async def _drop(session: AnySession) -> None:
     """Leave after bad input: QUIT when a command may be sent, else just hang up."""
     if not session.connected:
         return

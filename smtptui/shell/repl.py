@@ -10,6 +10,10 @@ does not echo. Lines starting with ``/`` are the shell's own commands, never sen
 
 The prompt is drawn before the session connects: the connection (and, for the embedded
 server, its start) happens in the background and its greeting prints above the prompt.
+It can be drawn before the session even exists (``Repl(None, factory, target=...)``):
+the session layer is imported and the session made in the background once the prompt
+is on the screen, so the user sees a prompt sooner. Until then the prompt says "not
+connected", and a line typed waits for the session.
 """
 
 from __future__ import annotations
@@ -30,11 +34,11 @@ from prompt_toolkit.history import InMemoryHistory
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from prompt_toolkit.patch_stdout import patch_stdout
 
-from smtptui.core.codes import explain
 from smtptui.core.commands import help_text, lookup
 from smtptui.core.sasl import is_secret_line
 from smtptui.core.state import State
 from smtptui.session import SessionError, printable, private_file, script_lines
+from smtptui.session.common import snapshot_of
 from smtptui.session.events import (
     Closed,
     Connected,
@@ -87,13 +91,16 @@ def _bindings() -> KeyBindings:
 
 
 class Repl:
-    """The prompt loop. ``factory(target)`` makes a new session (``/connect``)."""
+    """The prompt loop. ``factory(target)`` makes a new session (``/connect``); with
+    ``session`` None it also makes the first one, for ``target``, once the prompt is
+    drawn (a ValueError from it is shown as one line, and the shell stays up)."""
 
-    def __init__(self, session: Session, factory: Callable[[str | None], Session], *,
+    def __init__(self, session: Session | None, factory: Callable[[str | None], Session], *,
                  colour: bool, starttls: str = "no", input: Input | None = None,
-                 output: Output | None = None, write: Callable[[str], None] | None = None
-                 ) -> None:
-        self.session = session
+                 output: Output | None = None, write: Callable[[str], None] | None = None,
+                 target: str | None = None) -> None:
+        self.session: Session | None = session
+        self.target = target
         self.factory = factory
         self.palette = Palette(colour)
         self.raw = False
@@ -105,16 +112,26 @@ class Repl:
         self._leaving = False
         self._unsubscribe: Callable[[], None] | None = None
         self._connecting: asyncio.Task[bool] | None = None
+        self._starting: asyncio.Task[None] | None = None
         self.validator = SessionValidator(self._check, self._commands_now)
-        history = _History()
-        for line in session.history.lines:
-            history.append_string(line)
+        self._history = history = _History()
+        if session is not None:
+            self._seed_history(session)
         self.prompt = PromptSession[str](
             message=self._message, completer=SessionCompleter(lambda: self.session),
             complete_while_typing=False,
             validator=self.validator, validate_while_typing=False,
             bottom_toolbar=self._toolbar, history=history, key_bindings=_bindings(),
             input=input, output=output)
+
+    def _seed_history(self, session: Session) -> None:
+        if not self._history.get_strings():
+            for line in session.history.lines:
+                self._history.append_string(line)
+
+    def _snapshot(self) -> StateChanged:
+        session = self.session
+        return session.snapshot() if session is not None else snapshot_of(None, None)
 
     # -- output -----------------------------------------------------------------------------
 
@@ -157,7 +174,7 @@ class Repl:
     # -- the prompt -------------------------------------------------------------------------
 
     def _message(self) -> Any:
-        snapshot = self.session.snapshot()
+        snapshot = self._snapshot()
         if snapshot.sending_data:
             return "data> "
         if snapshot.state is State.AUTH:
@@ -169,15 +186,15 @@ class Repl:
             label + "> ")
 
     def _commands_now(self) -> bool:
-        return not self.session.snapshot().sending_data
+        return not self._snapshot().sending_data
 
     def _check(self, line: str) -> list[Any]:
-        return self.session.check(line)
+        return self.session.check(line) if self.session is not None else []
 
     def _toolbar(self) -> str:
         app = get_app_or_none()
         text = app.current_buffer.text if app is not None else ""
-        snapshot = self.session.snapshot()
+        snapshot = self._snapshot()
         if snapshot.sending_data:
             return "message text: a line with a single '.' ends it (leading dots are doubled)"
         if text.startswith("/"):
@@ -186,7 +203,7 @@ class Repl:
             return f"{name} {found[0]}: {found[1]}" if found else "shell commands: /help"
         if text.strip():
             shown = [f"col {d.start + 1} {d.severity}: {d.message}"
-                     for d in self.session.check(text)]
+                     for d in self._check(text)]
             if shown:
                 return printable(" | ".join(shown), 400, backslash=False)
         usual = " ".join(snapshot.usual)
@@ -198,10 +215,14 @@ class Repl:
     async def run(self) -> int:
         """Until /quit or end of input (Ctrl-D); 0."""
         with patch_stdout(raw=True):
-            self._attach(self.session)
+            if self.session is not None:
+                self._attach(self.session)
+            else:
+                # Runs once prompt_async has drawn the prompt (it draws before it waits).
+                self._starting = asyncio.ensure_future(self._start())
             try:
                 while True:
-                    snapshot = self.session.snapshot()
+                    snapshot = self._snapshot()
                     secret = snapshot.state is State.AUTH and not snapshot.sending_data
                     try:
                         if secret:
@@ -214,13 +235,31 @@ class Repl:
                         self._leaving = True
                         await self._quit()
                         return 0
-                    if line.startswith("/") and not self.session.snapshot().sending_data:
+                    if line.startswith("/") and not self._snapshot().sending_data:
                         if not await self._client_command(line):
                             return 0
                     else:
                         await self._send(line)
             finally:
                 await self._close()
+
+    async def _start(self) -> None:
+        """Make the first session (the session layer is imported now, behind the prompt)."""
+        await asyncio.sleep(0)
+        try:
+            session = self.factory(self.target)
+        except ValueError as exc:
+            self.say(self.palette.paint("error", f"! {exc}"))
+            return
+        self._seed_history(session)
+        self._attach(session)
+
+    async def _started(self) -> Session | None:
+        """The session, once it is made (None when it could not be)."""
+        if self._starting is not None:
+            with contextlib.suppress(Exception):
+                await self._starting
+        return self.session
 
     def _attach(self, session: Session) -> None:
         if self._unsubscribe is not None:
@@ -230,16 +269,21 @@ class Repl:
         self._connecting = asyncio.ensure_future(session.connect())
 
     async def _ready(self) -> bool:
+        if await self._started() is None:
+            return False
         if self._connecting is not None:
             with contextlib.suppress(Exception):
                 await self._connecting
-        return self.session.connected
+        return self.session is not None and self.session.connected
 
     async def _close(self) -> None:
+        if self._starting is not None and not self._starting.done():
+            self._starting.cancel()
         if self._connecting is not None and not self._connecting.done():
             self._connecting.cancel()
-        with contextlib.suppress(Exception, asyncio.CancelledError):
-            await self.session.aclose()
+        if self.session is not None:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await self.session.aclose()
 
     async def _ask(self, message: Any, *, password: bool = False) -> str:
         """A one-off question with no history and no completion (user name, password)."""
@@ -248,7 +292,7 @@ class Repl:
         return await ask.prompt_async(message, is_password=password)
 
     async def _send(self, line: str) -> None:
-        if not await self._ready():
+        if not await self._ready() or self.session is None:
             self.say(self.palette.paint("error", "! not connected: /connect TARGET"))
             return
         in_data = self.session.snapshot().sending_data
@@ -304,6 +348,8 @@ class Repl:
         if not arg:
             self.say("! /explain CODE, e.g. /explain 354 or /explain 550 5.1.1")
             return
+        from smtptui.core.codes import explain
+
         try:
             self.say(*explain_lines(explain(arg)))
         except ValueError as exc:
@@ -356,11 +402,15 @@ class Repl:
             self.say("! /save FILE (.smtp: a script smtptui run replays; .json)")
             return
         path = os.path.expanduser(arg)
-        transcript = self.session.transcript
+        session = await self._started()
+        if session is None:
+            self.say("! nothing to save: no session")
+            return
+        transcript = session.transcript
         if path.endswith(".json"):
             text = transcript.to_json() + "\n"
         else:
-            lines = [f"# smtptui shell session with {printable(self.session.label, 200)}",
+            lines = [f"# smtptui shell session with {printable(session.label, 200)}",
                      "# replay: smtptui run THIS_FILE TARGET"]
             for entry in transcript:
                 lines.extend(script_lines(entry, transcript.secrets))

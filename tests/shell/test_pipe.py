@@ -1,6 +1,10 @@
 """Pipe mode as a script uses it: ``smtptui shell TARGET < lines`` in a subprocess, against
 aiosmtpd, the embedded server and hostile raw servers. Exit status, stdout (the
 transcript), stderr (diagnostics, one line per failure), and bounded time and memory.
+
+Every test with a TARGET runs on both drivers: the one-shot session over the blocking
+client (what a TARGET host gets) and the asyncio session (what the embedded server and
+``@domain`` get, forced here by replacing ``one_shot_session``); one policy, one output.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,13 +23,34 @@ from tests.helpers.rawserver import scripted
 from tests.run.conftest import Smtpd, smtpd  # noqa: F401 - fixture
 
 ROOT = Path(__file__).resolve().parents[2]
+DRIVERS = ("blocking", "session")
+FORCE_SESSION = ("import smtptui.commands.shell as shell\n"
+                 "shell.one_shot_session = lambda args: None\n")
+"""Prepended to a child's code: pipe mode on the asyncio session even with a TARGET."""
+_driver = "blocking"
+
+
+@pytest.fixture(autouse=True, params=DRIVERS)
+def driver(request: pytest.FixtureRequest) -> Iterator[str]:
+    global _driver
+    _driver = request.param
+    yield request.param
+    _driver = "blocking"
+
+
+def child_code(code: str) -> str:
+    """``code`` for ``python -c`` on the driver under test."""
+    return (FORCE_SESSION if _driver == "session" else "") + code
 
 
 def shell(stdin: bytes | str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    """``smtptui shell ARGS`` with ``stdin`` piped in (this worktree's code)."""
+    """``smtptui shell ARGS`` with ``stdin`` piped in (this worktree's code, the driver
+    under test)."""
     data = stdin.encode() if isinstance(stdin, str) else stdin
     env = {**os.environ, "NO_COLOR": "1"}
-    return subprocess.run([sys.executable, "-m", "smtptui", "shell", *args], input=data,
+    code = child_code("import sys\nfrom smtptui.cli import main\n"
+                      "sys.exit(main(['shell', *sys.argv[1:]]))\n")
+    return subprocess.run([sys.executable, "-c", code, *args], input=data,
                           capture_output=True, cwd=ROOT, timeout=timeout, env=env,
                           check=False)
 
@@ -76,7 +102,9 @@ def test_json_is_one_object_per_entry(smtpd: Smtpd) -> None:  # noqa: F811
     assert records[-1]["code"] == 221 or records[-2]["code"] == 221
 
 
-def test_the_embedded_server_without_a_target_and_no_prompt_toolkit() -> None:
+def test_the_embedded_server_without_a_target_and_no_prompt_toolkit(driver: str) -> None:
+    if driver != "session":
+        pytest.skip("without a TARGET pipe mode always drives the asyncio session")
     code = ("import sys, runpy\n"
             "sys.argv = ['smtptui', 'shell']\n"
             "from smtptui.cli import main\n"
@@ -213,7 +241,7 @@ def test_hostile_servers_end_in_bounded_time_with_one_line(raw_server, kind: str
             "peak = [x for x in open('/proc/self/status') if x.startswith('VmHWM')][0]\n"
             "print('RSS', peak.split()[1], file=sys.stderr)\n"
             "sys.exit(rc)\n")
-    proc = subprocess.run([sys.executable, "-c", code, server.target],
+    proc = subprocess.run([sys.executable, "-c", child_code(code), server.target],
                           input=b"EHLO me\nQUIT\n", capture_output=True, cwd=ROOT,
                           timeout=30, check=False)
     assert proc.returncode == 1

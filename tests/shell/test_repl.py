@@ -56,12 +56,15 @@ class Typist:
 
     @property
     def session(self) -> Session:
+        assert self.repl.session is not None
         return self.repl.session
 
     def sent(self) -> list[str]:
         return [e.text for e in self.session.transcript if e.direction is Direction.CLIENT]
 
     def codes(self) -> list[int | None]:
+        if self.repl.session is None:  # still being made behind the prompt
+            return []
         return [e.code for e in self.session.transcript if e.direction is Direction.SERVER]
 
     def explained(self) -> int:
@@ -86,14 +89,16 @@ def pipe() -> Iterator[object]:
         yield inp
 
 
-@pytest.fixture
-async def shell(pipe, data_home: Path):  # type: ignore[no-untyped-def]
-    session = _session(data_home)
+@pytest.fixture(params=["made first", "made behind the prompt"])
+async def shell(pipe, data_home: Path, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """Every test runs twice: with the session made before the prompt, and with the
+    prompt drawn first and the session made behind it (what ``smtptui shell`` does)."""
     printed: list[str] = []
 
     def factory(target: str | None) -> Session:
         return _session(data_home, target)
 
+    session = _session(data_home) if request.param == "made first" else None
     repl = Repl(session, factory, colour=False, input=pipe, output=DummyOutput(),
                 write=printed.append)
     typist = Typist(repl, pipe)
@@ -245,3 +250,20 @@ def test_validator_puts_the_cursor_on_the_error_and_lets_the_second_try_through(
         validator.validate(Document("MAIL FROM:<x"))
     inactive = SessionValidator(lambda line: grammar.check(line, "rfc5321"), lambda: False)
     inactive.validate(Document("not a command, message text"))
+
+
+async def test_a_bad_first_target_is_one_line_and_the_shell_stays(pipe, data_home: Path
+                                                                   ) -> None:  # type: ignore[no-untyped-def]
+    printed: list[str] = []
+
+    def factory(target: str | None) -> Session:
+        return _session(data_home, target)
+
+    repl = Repl(None, factory, colour=False, input=pipe, output=DummyOutput(),
+                write=printed.append, target="host:notaport")
+    task = asyncio.ensure_future(repl.run())
+    await _until(lambda: any(line.startswith("! ") for line in printed), "the error")
+    assert repl.session is None and not task.done()
+    assert repl._message() == "smtp[not connected]> "
+    pipe.send_text("/quit\r")
+    assert await asyncio.wait_for(task, 15) == 0
