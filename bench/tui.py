@@ -171,6 +171,8 @@ async def pilot(p):
     reader, writer = await asyncio.open_connection(host, int(port))
     await reader.readline()
     log = app.query_one(Log)
+    app.query_one(Input).focus()  # the key presses go to its input, as in smtptui
+    await p.pause()
     base = rss()
     done = asyncio.Event()
     typing = asyncio.create_task(keys(app, p, done))

@@ -154,6 +154,12 @@ class ClientSteps:
         self._conn.strict_replies = value
 
     @property
+    def reply_ready(self) -> bool:
+        """A whole reply has been received and parsed: :meth:`read_reply` returns it
+        without waiting for the network (a burst of pipelined replies)."""
+        return bool(self._conn.replies)
+
+    @property
     def capabilities(self) -> Capabilities | None:
         """The capabilities of the last successful EHLO (None before, after HELO, and
         after STARTTLS until the next EHLO: RFC 3207 §4.2)."""

@@ -83,6 +83,10 @@ if TYPE_CHECKING:
 
 __all__ = ["Session", "SessionError"]
 
+BURST_SLICE = 64
+"""Replies of a pipelined burst handled between two turns of the event loop: enough to
+save a task and a wait per reply, few enough that a key press waits well under 10 ms."""
+
 
 FILE_CHUNK = 256 * 1024
 """Octets read from a message file at a time."""
@@ -562,6 +566,8 @@ class Session:
                     continue  # re-armed: something was sent
                 if not await self._handle_reply(client, reply):
                     return
+                if not await self._drain_burst(client):
+                    return
         except SMTPClientError as exc:
             if self._closing_reason is None:  # not a close we asked for
                 await self._fail(exc.step, exc.reason, from_reader=True)
@@ -571,6 +577,26 @@ class Session:
             self._internal_error("reading replies", exc)
             await self._fail("internal", "the session was closed after an internal error",
                              from_reader=True, quiet=True)
+
+    async def _drain_burst(self, client: SMTPClient) -> bool:
+        """Replies already received (a pipelined burst) are taken without a race and a
+        wait each, one StateChanged after the burst; the loop gets a turn every
+        BURST_SLICE replies, so key presses are handled while a burst is shown. False
+        when the session ended."""
+        taken = 0
+        while client.reply_ready and not client.closed and client.tracker.state not in (
+                State.TURNED, State.TLS):
+            step, timeout = next_read(client.tracker, client.timeouts)
+            reply = await client.read_reply(step, timeout)  # returns at once: ready
+            if not await self._handle_reply(client, reply, burst=True):
+                return False
+            taken += 1
+            if taken % BURST_SLICE == 0:
+                self._emit(self.snapshot())
+                await asyncio.sleep(0)
+        if taken:
+            self._emit(self.snapshot())
+        return True
 
     async def _next_reply(self, client: SMTPClient) -> Reply | None:
         step, timeout = next_read(client.tracker, client.timeouts)
@@ -598,7 +624,8 @@ class Session:
             return None
         return read  # it completed while being cancelled: keep what it read
 
-    async def _handle_reply(self, client: SMTPClient, reply: Reply) -> bool:
+    async def _handle_reply(self, client: SMTPClient, reply: Reply, *,
+                            burst: bool = False) -> bool:
         tracker = client.tracker
         transition = tracker.last
         assert transition is not None
@@ -625,7 +652,8 @@ class Session:
                 return False
             if client.tls is not None:
                 self._emit(TLSUp(client.tls))
-        self._emit(self.snapshot())
+        if not burst or client.tracker.state is State.CLOSED:
+            self._emit(self.snapshot())  # in a burst: once at its end (_drain_burst)
         if client.tracker.state is State.CLOSED:
             code = reply.code
             why = closing_reason(code)
