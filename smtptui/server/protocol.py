@@ -774,41 +774,6 @@ class TeachingSMTP(SMTP):
         self.event(f"{verb} FROM:<{path}>")
         await self.reply("mail_ok", addr=path.mailbox)
 
-    def _rcpt_decision(self, path: Path, kind: Kind) -> tuple[str, dict[str, str], bool]:
-        """(reply key, values, accepted) for a forward-path at this host."""
-        h = self.host
-        route = list(path.route)
-        while route and h.is_local_domain(route[0]):
-            route.pop(0)
-        next_domain = route[0] if route else path.domain
-        addr = path.mailbox
-        if next_domain is None or h.is_local_domain(next_domain):
-            if any(path.name.lower() == t.lower() for t in h.temporary_failures):
-                return "tempfail", {}, False  # a world's mailbox failing on purpose (451)
-            box = h.mailbox(path.name, path.domain)
-            if box is not None or path.name.lower() == "postmaster":
-                user = (box or "postmaster").split("@")[0]
-                active = h.is_logged_in(user)
-                if kind == "SEND" and not active:
-                    return "not_active", {}, False
-                if kind == "SOML" and not active:
-                    return "will_mail", {}, True
-                return "rcpt_ok", {"addr": addr}, True
-            if h.mailing_list(path.name, path.domain) is not None:
-                return "rcpt_ok", {"addr": addr}, True
-            fwd = h.forward(path.name, path.domain)
-            if fwd is not None:
-                if fwd.mode == "will-forward":
-                    return "will_forward", {"to": fwd.to}, True
-                return "please_try", {"to": fwd.to}, False
-            return "no_user", {"addr": addr}, False
-        if delivery.relays_to(self.world, h, next_domain):
-            outside = delivery.leaves_world(self.world, path)
-            if outside is not None:  # <@world-host:victim@elsewhere>: relaying out
-                return "relay_denied", {"addr": addr, "domain": outside}, False
-            return "rcpt_ok", {"addr": addr}, True
-        return "relay_denied", {"addr": addr, "domain": next_domain}, False
-
     async def smtp_RCPT(self, arg: str | None) -> None:
         if await self.need_helo("RCPT"):
             return
@@ -828,11 +793,11 @@ class TeachingSMTP(SMTP):
             self.event(f"RCPT TO:<{path}> refused: recipient limit {self.host.max_recipients}")
             await self.push(text)
             return
-        key, values, accepted = self._rcpt_decision(path, self.txn.kind)
-        if accepted:
+        decision = delivery.rcpt_decision(self.world, self.host, path, self.txn.kind)
+        if decision.accepted:
             self.txn.recipients.append(path)
             self.txn.rcpt_tos.append(str(path))
-        text = self.fmt(key, **values)
+        text = self.fmt(decision.key, **decision.values)
         self.event(f"RCPT TO:<{path}> -> {text[:3]}")
         await self.push(text)
 
