@@ -17,15 +17,14 @@ import secrets
 import time
 from functools import partial
 from pathlib import Path as FsPath
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, TLSSetupException
 
 from smtptui.core.commands import COMMANDS, help_text, lookup
-from smtptui.core.data import DotStuffer, DotUnstuffer
+from smtptui.core.data import DotUnstuffer
 from smtptui.core.extensions import PARAMETERS
 from smtptui.core.grammar import check
-from smtptui.core.replies import Reply, ReplyParser
 from smtptui.core.text import ascii_int
 from smtptui.server import delivery
 from smtptui.server.delivery import Kind, Target
@@ -37,10 +36,9 @@ from smtptui.server.personas import (
     stand_in_pid,
     syntax_reason,
 )
+from smtptui.server.shared import ServerApp, describe
 from smtptui.server.storage import StorageError, copy_range, create_private
-
-if TYPE_CHECKING:
-    from smtptui.server.shared import ServerApp
+from smtptui.server.turn import TurnSender
 
 CHUNK = 1 << 16
 COMMAND_LIMIT = 510  # octets before the CRLF: 512 with it (RFC 821 §4.5.3, RFC 5321 §4.5.3.1.4)
@@ -58,11 +56,6 @@ AUTH_FREE_FAILURES = 3
 AUTH_DELAY = 1.0      # seconds, times the failures past the free ones
 AUTH_MAX_DELAY = 5.0
 AUTH_MAX_FAILURES = 10
-# After TURN the server reads the client's replies: a few short lines each (RFC 5321
-# §4.5.3.1.5: 512 octets a line). What is kept of one is bounded; past it, 421.
-TURN_LINE_OCTETS = 1024
-TURN_REPLY_LINES = 100
-TURN_REPLY_OCTETS = 64 * 1024
 # Replies aiosmtpd's own command loop gives to lines that are no command: what each was.
 _LOOP_REFUSALS = {
     "500 Error: bad syntax": "an empty line or a verb that is not ASCII",
@@ -159,8 +152,6 @@ class TeachingSMTP(SMTP):
         self.sid = app.next_session_id()
         self.pid = self.host.process_id or stand_in_pid()
         self.messages = 0  # stored in this session (sendmail's queue ids count them)
-        self._turn_parser: ReplyParser | None = None  # after TURN: the receiver's replies
-        self._turn_replies: collections.deque[Reply] = collections.deque()
         tls = app.tls_context if "STARTTLS" in self.exts else None
         super().__init__(
             _Hooks(),
@@ -255,7 +246,7 @@ class TeachingSMTP(SMTP):
             self.event(f"connection lost ({type(exc).__name__})")
             self.close_quietly()
         except Exception as exc:  # noqa: BLE001 - never leave an unretrieved task exception
-            self.event(f"session ended by an internal error: {_describe(exc)}")
+            self.event(f"session ended by an internal error: {describe(exc)}")
             self.close_quietly()
 
     async def handle_exception(self, error: Exception) -> str:
@@ -272,9 +263,9 @@ class TeachingSMTP(SMTP):
             return f"421 {self.host.hostname} Service not available, closing transmission channel"
         if isinstance(error, TLSSetupException):  # the client's handshake failed
             cause = error.__cause__ or error
-            self.event(f"TLS handshake failed: {_describe(cause)}")
+            self.event(f"TLS handshake failed: {describe(cause)}")
             return "454 TLS not available due to temporary reason"
-        self.event(f"internal error: {_describe(error)}")
+        self.event(f"internal error: {describe(error)}")
         return "451 Requested action aborted: local error in processing"
 
     def close_quietly(self) -> None:
@@ -1011,83 +1002,12 @@ class TeachingSMTP(SMTP):
         client = self._client_name()
         await self.reply("turn_ok")
         self.event(f"TURN: roles swapped, now sending to {client}")
-        try:
-            # In this task, not wait_for's inner one: a peer reset during a cancel would
-            # leave that task's exception unretrieved.
-            async with asyncio.timeout(self.app.timeout):
-                await self._turn_send(client)
-        except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
-                ConnectionError, OSError, _TurnAbort) as exc:
-            self.event(f"TURN session ended: {_describe(exc)}")
+        sender = TurnSender(self._reader, self._writer, hostname=self.host.hostname,
+                            queue=self.host.queue, delivered=self.app.turn_delivered,
+                            event=self.event)
+        await sender.run(client, self.app.timeout)
         # RFC 821 §4.1.1: after its 221 the new receiver closes; we may be second.
         self.close_quietly()
-
-    async def _read_reply(self) -> tuple[int, list[str]]:
-        """The next reply of the new receiver, read with the core's bounded parser (the
-        one the client uses). Past :data:`TURN_REPLY_OCTETS` the reply is refused with
-        421 and the session ends: a peer streaming ``250-`` lines costs that much
-        memory, never more (it had taken the server to 3.6 GB)."""
-        parser = self._turn_parser
-        if parser is None:
-            parser = self._turn_parser = ReplyParser(
-                max_line_length=TURN_LINE_OCTETS, max_reply_lines=TURN_REPLY_LINES,
-                max_reply_octets=TURN_REPLY_OCTETS)
-        read = 0
-        while not self._turn_replies:
-            chunk = await self._reader.read(CHUNK)
-            if not chunk:
-                raise _TurnAbort("the connection closed before a complete reply")
-            self._turn_replies.extend(parser.feed(chunk))
-            read += len(chunk)
-            if not self._turn_replies and read > TURN_REPLY_OCTETS:
-                self._writer.write(f"421 {self.host.hostname} reply too long, closing "
-                                   "transmission channel\r\n".encode())
-                raise _TurnAbort(f"a reply of more than {TURN_REPLY_OCTETS} octets; 421 sent")
-        reply = self._turn_replies.popleft()
-        if reply.code is None or reply.has_errors:
-            errors = "; ".join(d.message for d in reply.diagnostics)
-            raise _TurnAbort(f"not an SMTP reply: {errors or reply.raw[:60]!r}")
-        return reply.code, list(reply.lines)
-
-    async def _say(self, line: str) -> int:
-        self._writer.write(line.encode("utf-8") + b"\r\n")
-        await self._writer.drain()
-        code, _ = await self._read_reply()
-        self.event(f"TURN sent {line.split(' ')[0]} -> {code}")
-        return code
-
-    async def _turn_send(self, client: str) -> None:
-        code, _ = await self._read_reply()  # the new receiver's 220 greeting
-        if code != 220:
-            raise _TurnAbort(f"greeting {code}, not 220")
-        if await self._say(f"HELO {self.host.hostname}") != 250:
-            await self._say("QUIT")
-            return
-        for index, msg in enumerate(self.host.queue):
-            if index in self.app.turn_delivered or msg.host.lower() != client.lower():
-                continue
-            if await self._say(f"MAIL FROM:<{msg.sender}>") != 250:
-                await self._say("RSET")
-                continue
-            accepted = 0
-            for r in msg.recipients:
-                if await self._say(f"RCPT TO:<{r}>") in (250, 251):
-                    accepted += 1
-            if not accepted or await self._say("DATA") != 354:
-                await self._say("RSET")
-                continue
-            stuffer = DotStuffer()
-            self._writer.write(stuffer.feed(msg.data.encode("utf-8")) + stuffer.finish())
-            await self._writer.drain()
-            code, _ = await self._read_reply()
-            self.event(f"TURN sent message {index + 1} -> {code}")
-            if code == 250:
-                self.app.turn_delivered.add(index)
-        await self._say("QUIT")
-
-
-class _TurnAbort(Exception):
-    pass
 
 
 def _write(out: Any, data: bytes) -> OSError | None:
@@ -1109,11 +1029,6 @@ def _connection_lost(error: BaseException) -> bool:
     taken for the client hanging up, and the client got no reply)."""
     return isinstance(error, ConnectionError | asyncio.IncompleteReadError) or (
         type(error) is OSError and error.errno in _SOCKET_ERRNOS)
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 class _Hooks:
