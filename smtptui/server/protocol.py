@@ -21,14 +21,13 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, TLSSetupException
 
-from smtptui.core.commands import COMMANDS, help_text, lookup
 from smtptui.core.data import DotUnstuffer
 from smtptui.core.extensions import PARAMETERS
 from smtptui.core.grammar import check
 from smtptui.core.text import ascii_int
-from smtptui.server import delivery
+from smtptui.server import delivery, lookups
 from smtptui.server.delivery import Kind, Target
-from smtptui.server.paths import Path, parse_member, parse_path, split_path_and_params
+from smtptui.server.paths import Path, parse_path, split_path_and_params
 from smtptui.server.personas import (
     ENHANCED,
     RFC821_VERBS,
@@ -510,23 +509,14 @@ class TeachingSMTP(SMTP):
         if not await self.syntax_ok("HELP", arg):
             return
         if arg:
-            spec = lookup(arg.strip())
-            if spec is None or (spec.verb not in self.persona.verbs
-                                and spec.verb not in ("EHLO", "STARTTLS", "AUTH")):
+            lines = lookups.help_topic(self.persona, arg)
+            if lines is None:
                 await self.reply("help_unknown", topic=arg.strip()[:10])
                 return
-            # The table's own HELP text; reply text is 7-bit (RFC 5321 §4.2), so no "§".
-            *head, paragraph = help_text(spec.verb, self.persona.dialect)
-            lines = [line.replace("§", "section ") for line in [*head, *_wrap(paragraph, 70)]]
-            lines.append(self.fmt("help_topic_last")[4:])
-            await self.push_lines(214, lines)
+            await self.push_lines(214, [*lines, self.fmt("help_topic_last")[4:]])
             return
-        verbs = [v for v in COMMANDS if v in self.persona.verbs]
-        lines = [self.fmt("help_first")[4:]]
-        for i in range(0, len(verbs), 8):
-            lines.append("    " + " ".join(verbs[i:i + 8]))
-        lines.append(self.persona.text("help_more"))
-        lines.append(self.fmt("help_last")[4:])
+        lines = [self.fmt("help_first")[4:], *lookups.help_verbs(self.persona),
+                 self.persona.text("help_more"), self.fmt("help_last")[4:]]
         await self.push_lines(214, lines)
 
     async def _sendmail_noise(self, verb: str, arg: str | None) -> None:
@@ -555,22 +545,6 @@ class TeachingSMTP(SMTP):
         await self.reply("etrn", node=arg.strip().lstrip("@#"))
 
     # ------------------------------------------------------------------ VRFY / EXPN
-
-    def _query_local(self, arg: str) -> tuple[str, str | None]:
-        text = arg.strip()
-        if text.startswith("<") and text.endswith(">"):
-            text = text[1:-1]
-        if "\\" in text or text[:1] == '"':  # quoting: "\x" is "x", "a.b" is a.b
-            text = Path((), text, None).name
-        if "@" in text:
-            local, _, domain = text.rpartition("@")
-            if self.host.is_local_domain(domain):
-                return local, domain
-            return text, None
-        return text, None
-
-    def _address(self, box: str) -> str:
-        return box if "@" in box else f"{box}@{self.host.hostname}"
 
     async def push(self, status: str | bytes) -> None:
         """aiosmtpd's push, remembering the reply's first line for the session log.
@@ -613,34 +587,8 @@ class TeachingSMTP(SMTP):
         if not await self.syntax_ok("VRFY", arg):
             return
         assert arg is not None
-        local, domain = self._query_local(arg)
-        h = self.host
-        box = h.mailbox(local, domain)
-        if box is not None:
-            name = h.mailboxes[box]
-            await self.reply("vrfy", name=f"{name} " if name else "", addr=self._address(box))
-            return
-        fwd = h.forward(local, domain)
-        if fwd is not None:
-            key = "will_forward" if fwd.mode == "will-forward" else "please_try"
-            await self.reply(key, to=fwd.to)
-            return
-        if h.mailing_list(local, domain) is not None:
-            await self.reply("is_list")
-            return
-        if local.lower() == "postmaster":  # any case, in every RFC (RFC 5321 §4.5.1)
-            await self.reply("vrfy", name="", addr=f"postmaster@{h.hostname}")
-            return
-        words = local.lower().split()
-        found = [b for b, name in h.mailboxes.items()
-                 if words and all(w in name.lower().split() for w in words)]
-        if len(found) == 1:
-            box = found[0]
-            await self.reply("vrfy", name=f"{h.mailboxes[box]} ", addr=self._address(box))
-        elif found:
-            await self.reply("ambiguous")
-        else:
-            await self.reply("no_match")
+        key, values = lookups.vrfy(self.host, arg)
+        await self.reply(key, **values)
 
     async def _expn(self, arg: str | None) -> None:
         if not self.implemented("EXPN"):
@@ -649,27 +597,11 @@ class TeachingSMTP(SMTP):
         if not await self.syntax_ok("EXPN", arg):
             return
         assert arg is not None
-        local, domain = self._query_local(arg)
-        h = self.host
-        lst = h.mailing_list(local, domain)
-        if lst is None:
-            is_user = h.mailbox(local, domain) is not None
-            await self.reply("not_list" if is_user else "no_match")
+        lines = lookups.expn(self.world, self.host, arg)
+        if isinstance(lines, tuple):
+            key, values = lines
+            await self.reply(key, **values)
             return
-        lines = []
-        for member in h.lists[lst]:
-            name, path = parse_member(member)
-            if not name and "@" in path and ":" not in path:
-                mlocal, _, mdomain = path.rpartition("@")
-                world_host = self.world.find_host(mdomain)
-                if world_host is not None:
-                    key = world_host.mailbox(mlocal, mdomain)
-                    name = world_host.mailboxes.get(key, "") if key else ""
-            elif not name and "@" not in path:
-                key = h.mailbox(path)
-                name = h.mailboxes.get(key, "") if key else ""
-                path = self._address(path)
-            lines.append(f"{name} <{path}>" if name else f"<{path}>")
         if not lines:
             await self.push("250 (empty list)")
             return
@@ -1034,15 +966,3 @@ def _connection_lost(error: BaseException) -> bool:
 class _Hooks:
     """aiosmtpd wants a handler; every decision is made in TeachingSMTP itself."""
 
-
-def _wrap(text: str, width: int) -> list[str]:
-    words, lines, cur = text.split(), [], ""
-    for w in words:
-        if cur and len(cur) + 1 + len(w) > width:
-            lines.append(cur)
-            cur = w
-        else:
-            cur = f"{cur} {w}" if cur else w
-    if cur:
-        lines.append(cur)
-    return lines
