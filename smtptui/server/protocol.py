@@ -365,7 +365,7 @@ class TeachingSMTP(SMTP):
         MAIL and never requires HELO; only TURN needs the client's name there."""
         if self.session and self.session.host_name:
             return False
-        if self.persona.rfc821_codes and verb != "TURN":
+        if not self.persona.needs_helo(verb):
             return False
         await self.reply("need_helo")
         return True
@@ -378,8 +378,7 @@ class TeachingSMTP(SMTP):
         aiosmtpd hands over the argument stripped, so spaces at the ends of the line
         are not seen (they are the leniency every persona has)."""
         line = f"{verb} {arg}" if arg else verb
-        dialect = "rfc5321" if verb == "EHLO" else self.persona.dialect  # RFC 1869 on
-        for d in check(line, dialect, strict=self.persona.strict):
+        for d in check(line, self.persona.dialect_for(verb), strict=self.persona.strict):
             if d.is_error:
                 text = self.fmt("bad_syntax", why=syntax_reason(self.persona, d))
                 code = self.persona.syntax_code(verb)
@@ -670,7 +669,7 @@ class TeachingSMTP(SMTP):
         if await self.need_helo(verb):
             return
         if self.txn.sender is not None:
-            if not self.persona.rfc821_codes:
+            if not self.persona.mail_restarts_transaction():
                 await self.reply("nested_mail")
                 return
             # RFC 821 §4.1.1: MAIL "clears the reverse-path buffer, the forward-path
@@ -844,7 +843,7 @@ class TeachingSMTP(SMTP):
         for t in targets:
             key = ("_undeliverable",) if t.where == "undeliverable" else t.hops
             groups.setdefault(key, []).append(t)
-        short = self.persona.date_style == "rfc821"
+        short = self.persona.short_received
         date = self.app.date(now)
         # "for <...>": the RCPT as the client wrote it, when there is just one (sendmail)
         only = self.txn.recipients[0] if len(self.txn.recipients) == 1 else None
