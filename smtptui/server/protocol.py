@@ -14,7 +14,6 @@ import collections
 import errno
 import ipaddress
 import secrets
-import time
 from functools import partial
 from pathlib import Path as FsPath
 from typing import Any
@@ -25,8 +24,8 @@ from smtptui.core.data import DotUnstuffer
 from smtptui.core.extensions import PARAMETERS
 from smtptui.core.grammar import check
 from smtptui.core.text import ascii_int
-from smtptui.server import delivery, lookups
-from smtptui.server.delivery import Kind, Target
+from smtptui.server import delivery, lookups, reception
+from smtptui.server.delivery import Kind
 from smtptui.server.paths import Path, parse_path, split_path_and_params
 from smtptui.server.personas import (
     ENHANCED,
@@ -36,13 +35,12 @@ from smtptui.server.personas import (
     syntax_reason,
 )
 from smtptui.server.shared import ServerApp, describe
-from smtptui.server.storage import StorageError, copy_range, create_private
+from smtptui.server.storage import StorageError
 from smtptui.server.turn import TurnSender
 
 CHUNK = 1 << 16
 COMMAND_LIMIT = 510  # octets before the CRLF: 512 with it (RFC 821 §4.5.3, RFC 5321 §4.5.3.1.4)
 PARAMS_EXTRA = 512   # room for ESMTP parameters on MAIL/RCPT (RFC 1869 §4.1.2)
-TEXT_LINE_LIMIT = 1000  # octets, CRLF included (RFC 821 §4.5.3, RFC 5321 §4.5.3.1.6)
 # A message over the size limit is read to its end and discarded (RFC 5321 §4.5.3.1.10
 # wants the 552 after the data), but only for so long: a client still sending this much
 # past the limit gets its 552 now and the connection is closed.
@@ -79,43 +77,6 @@ class Transaction(Envelope):
         self.kind: Kind = "MAIL"
         self.sender: Path | None = None
         self.recipients: list[Path] = []
-
-
-class LineMeter:
-    """Counts DATA text lines longer than :data:`TEXT_LINE_LIMIT` in a stream of chunks,
-    remembering where the first one was; holds no message bytes (a 1 GB line costs
-    nothing). ``split`` + ``max(map(len))`` keep it at C speed for the 100 MB benchmark."""
-
-    __slots__ = ("counted", "first", "lines", "long", "run")
-
-    def __init__(self) -> None:
-        self.run = 0          # octets of the current, unfinished line (its CR included)
-        self.lines = 0        # finished lines so far
-        self.long = 0         # over-long lines so far
-        self.first = 0        # 1-based number of the first over-long line, 0 if none
-        self.counted = False  # the current line is already counted as over-long
-
-    def feed(self, data: bytes) -> None:
-        parts = data.split(b"\n")
-        limit = TEXT_LINE_LIMIT  # too long when the text plus its CR reach 1000 octets
-        head = self.run + len(parts[0])
-        if head >= limit and not self.counted:
-            self._hit(self.lines + 1)
-            self.counted = True
-        if len(parts) == 1:
-            self.run = head
-            return
-        if max(map(len, parts[1:])) >= limit:  # rare: only then look line by line
-            for i in range(1, len(parts)):
-                if len(parts[i]) >= limit:
-                    self._hit(self.lines + i + 1)
-        self.lines += len(parts) - 1
-        self.run = len(parts[-1])
-        self.counted = self.run >= limit
-
-    def _hit(self, lineno: int) -> None:
-        self.long += 1
-        self.first = self.first or lineno
 
 
 class _Verbs(dict):
@@ -738,7 +699,15 @@ class TeachingSMTP(SMTP):
             return
         now = self.app.now()
         qid = self.app.new_qid(self.pid, self.messages, now)
-        plan = self._plan(qid, now)
+        sender = self.txn.sender
+        assert sender is not None
+        arrival = reception.Arrival(
+            helo=self._client_name() or f"[{self.client_ip}]", ip=self.client_ip,
+            peer_host=self._peer_host(), by=self.host.hostname, version=self.app.version,
+            proto=self._proto(), qid=qid, date=self.app.date(now),
+            short=self.persona.short_received)
+        plan = reception.plan(self.world, self.host, sender, self.txn.recipients,
+                              self.txn.kind, arrival)
         files: list[FsPath] = []
         try:  # before the 354: a broken store is a 451 now, not after the whole message
             for _ in plan:
@@ -751,7 +720,7 @@ class TeachingSMTP(SMTP):
             return
         await self.reply("data_start")
         unstuffer = DotUnstuffer()  # the core's streaming decoder
-        meter = LineMeter()
+        meter = reception.LineMeter()
         limit = self.host.message_limit
         size = 0
         too_big = False
@@ -793,8 +762,9 @@ class TeachingSMTP(SMTP):
                 await self.reply("size_exceeded")
                 return
             if meter.long:
-                note = (f"{meter.long} text line(s) over {TEXT_LINE_LIMIT} octets, the first "
-                        f"is line {meter.first} (RFC 821 §4.5.3 / RFC 5321 §4.5.3.1.6)")
+                note = (f"{meter.long} text line(s) over {reception.TEXT_LINE_LIMIT} octets, "
+                        f"the first is line {meter.first} (RFC 821 §4.5.3 / RFC 5321 "
+                        "§4.5.3.1.6)")
                 if self.persona.refuse_long_lines:
                     self.event(f"message refused: {note}")
                     self._set_post_data_state()
@@ -804,7 +774,7 @@ class TeachingSMTP(SMTP):
             if failed is not None:
                 raise StorageError(f"cannot write the spool file {files[0]}: "
                                    f"{failed.strerror or failed}")
-            where = self._store(plan, files, qid)
+            where = reception.store_copies(self.app.store, plan, files, qid, sender)
         except ConnectionError:
             raise
         except (OSError, StorageError) as exc:
@@ -832,48 +802,6 @@ class TeachingSMTP(SMTP):
             proto += "A"
         return proto
 
-    def _plan(self, qid: str, now: float) -> list[tuple[tuple[str, ...], bytes, list[Target]]]:
-        """Group the final copies by the hops they travel: one file per destination."""
-        targets: list[Target] = []
-        for path in self.txn.recipients:
-            targets += delivery.route(self.world, self.host, self.host.hostname, path,
-                                      self.txn.kind)
-        targets = delivery.dedupe(targets)
-        groups: dict[tuple[str, ...], list[Target]] = {}
-        for t in targets:
-            key = ("_undeliverable",) if t.where == "undeliverable" else t.hops
-            groups.setdefault(key, []).append(t)
-        short = self.persona.short_received
-        date = self.app.date(now)
-        # "for <...>": the RCPT as the client wrote it, when there is just one (sendmail)
-        only = self.txn.recipients[0] if len(self.txn.recipients) == 1 else None
-        rcpt = only.mailbox if only is not None else None
-        sender = self.txn.sender
-        assert sender is not None
-        plan = []
-        for hops, group in groups.items():
-            hop_list = group[0].hops
-            lines: list[bytes] = []
-            for i in range(len(hop_list) - 1, 0, -1):
-                lines.append(delivery.received_line(
-                    helo=hop_list[i - 1], ip=None, by=hop_list[i], proto="SMTP", qid=qid,
-                    rcpt=None, date=date, short=True))
-            lines.append(delivery.received_line(
-                helo=self._client_name() or f"[{self.client_ip}]", ip=self.client_ip,
-                peer_host=self._peer_host(), by=self.host.hostname,
-                version=self.app.version, proto=self._proto(), qid=qid,
-                rcpt=rcpt if hops[0] != "_undeliverable" else None, date=date, short=short))
-            reverse = sender
-            if not sender.is_null:
-                reverse = sender.with_route(tuple(reversed(hop_list[:-1])) + sender.route)
-            head = f"Return-Path: <{reverse}>\r\n".encode("utf-8", "replace")
-            if hops[0] == "_undeliverable":
-                for t in group:
-                    head += f"X-Smtptui-Undeliverable: {t.reason}\r\n".encode(
-                        "utf-8", "replace")
-            plan.append((hops, head + b"".join(lines), group))
-        return plan
-
     def _peer_host(self) -> str | None:
         """The client's host name as a reverse lookup would give it: "localhost" on
         loopback; the HELO name for an address the world pins (the world has no DNS)."""
@@ -883,39 +811,6 @@ class TeachingSMTP(SMTP):
             return "localhost" if ipaddress.ip_address(self.peer_ip).is_loopback else None
         except ValueError:
             return None
-
-    def _store(self, plan: list, files: list[FsPath], qid: str) -> list[str]:
-        store = self.app.store
-        first_head = plan[0][1]
-        where: list[str] = []
-        for i, (hops, head, group) in enumerate(plan):
-            if i > 0:
-                copy_range(files[0], files[i], len(first_head), head)
-            if hops[0] == "_undeliverable":
-                store.link_into(files[i], store.undeliverable())
-                where.append("_undeliverable (" + "; ".join(t.reason for t in group) + ")")
-                continue
-            for t in group:
-                if t.where == "mailbox":
-                    store.link_into(files[i], store.maildir(t.host, t.box))
-                    where.append(f"{t.host}/{t.box}")
-                elif t.where == "terminal":
-                    self._write_terminal(files[i], store.terminal_log(t.host, t.box), qid)
-                    where.append(f"{t.host} terminal of {t.box}")
-        return where
-
-    def _write_terminal(self, file: FsPath, log: FsPath, qid: str) -> None:
-        sender = self.txn.sender
-        with open(file, "rb") as f:
-            text = f.read(64 * 1024)
-        # Skip our trace fields: a terminal shows the message as the user reads it.
-        body = text
-        while body.startswith((b"Return-Path:", b"Received:", b"\t")):
-            body = body.split(b"\r\n", 1)[1] if b"\r\n" in body else b""
-        stamp = time.strftime("%H:%M:%S")
-        with open(create_private(log, append=True), "ab") as out:
-            out.write(f"\n*** Message from {sender} at {stamp} ({qid}) ***\n".encode())
-            out.write(body.replace(b"\r\n", b"\n"))
 
     # ------------------------------------------------------------------ TURN
 
