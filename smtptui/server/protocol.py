@@ -5,6 +5,11 @@ aiosmtpd gives the connection handling, the command loop, STARTTLS and AUTH
 aiosmtpd does not (SEND, SOML, SAML, TURN, EXPN, source routes, 251/551 forwarding),
 words every reply as the persona would, answers from the world, and streams DATA to
 a spool file instead of buffering the message in memory.
+
+This class is the aiosmtpd glue and the dispatch; the decisions live beside their
+RFC sections: ``delivery.rcpt_decision`` (RCPT), ``lookups`` (VRFY, EXPN, HELP),
+``reception`` (what DATA stores), ``turn`` (TURN's sender role), and the persona's
+data and policy methods (``personas``).
 """
 
 from __future__ import annotations
