@@ -193,11 +193,31 @@ class Persona:
     rfc821_codes: bool = False     # replies inside RFC 821 §4.3's lists (see above)
     case_sensitive_mailboxes: bool = False  # RFC 821 §4.1.2; a world may override
     date_style: DateStyle = "rfc5322"
+    # The Received: line the server adds: RFC 821 §4.1.2's short stamp as Appendix F
+    # prints it (``from A by B ; 2 Nov 81 22:40:10 UT``), or the full sendmail form.
+    short_received: bool = False
     qid_style: QidStyle = "random"
     version: str = "smtptui"       # the software version in banners and Received:
 
     def text(self, key: str) -> str:
         return self.texts[key]
+
+    def needs_helo(self, verb: str) -> bool:
+        """Whether ``verb`` gets 503 before HELO. RFC 821 never requires HELO first (§4.3
+        lists no 503 for MAIL); only TURN needs the client's name there. Later RFCs
+        expect EHLO/HELO before a transaction (RFC 5321 §4.1.4)."""
+        return not self.rfc821_codes or verb == "TURN"
+
+    def mail_restarts_transaction(self) -> bool:
+        """MAIL inside a transaction: RFC 821 §4.1.1 has it clear "the reverse-path
+        buffer, the forward-path buffer, and the mail data buffer" and start anew; RFC
+        5321 §4.1.4 servers answer 503 (Postfix: "nested MAIL command")."""
+        return self.rfc821_codes
+
+    def dialect_for(self, verb: str) -> Dialect:
+        """The grammar a command line is judged by: the persona's, but EHLO only exists
+        from RFC 1869 on, so it is judged as RFC 5321 writes it."""
+        return "rfc5321" if verb == "EHLO" else self.dialect
 
     def syntax_code(self, verb: str) -> int:
         """501, unless RFC 821 §4.3 lists only 500 for ``verb`` (NOOP, QUIT, TURN)."""
@@ -211,7 +231,8 @@ class Persona:
 _ALL = frozenset(RFC821_VERBS)
 _ESMTP_821 = frozenset(RFC821_VERBS) - {"SEND", "SOML", "SAML", "TURN"}
 _1982 = {"refuse_long_lines": True, "dialect": "rfc821", "strict": True,
-         "rfc821_codes": True, "case_sensitive_mailboxes": True, "date_style": "rfc821"}
+         "rfc821_codes": True, "case_sensitive_mailboxes": True, "date_style": "rfc821",
+         "short_received": True}
 
 PERSONAS: Mapping[str, Persona] = MappingProxyType({
     "rfc821": Persona("rfc821", _ALL, False, (), MappingProxyType(_RFC821_TEXTS), 552,

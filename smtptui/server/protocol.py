@@ -5,6 +5,11 @@ aiosmtpd gives the connection handling, the command loop, STARTTLS and AUTH
 aiosmtpd does not (SEND, SOML, SAML, TURN, EXPN, source routes, 251/551 forwarding),
 words every reply as the persona would, answers from the world, and streams DATA to
 a spool file instead of buffering the message in memory.
+
+This class is the aiosmtpd glue and the dispatch; the decisions live beside their
+RFC sections: ``delivery.rcpt_decision`` (RCPT), ``lookups`` (VRFY, EXPN, HELP),
+``reception`` (what DATA stores), ``turn`` (TURN's sender role), and the persona's
+data and policy methods (``personas``).
 """
 
 from __future__ import annotations
@@ -14,22 +19,19 @@ import collections
 import errno
 import ipaddress
 import secrets
-import time
 from functools import partial
 from pathlib import Path as FsPath
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, TLSSetupException
 
-from smtptui.core.commands import COMMANDS, help_text, lookup
-from smtptui.core.data import DotStuffer, DotUnstuffer
+from smtptui.core.data import DotUnstuffer
 from smtptui.core.extensions import PARAMETERS
 from smtptui.core.grammar import check
-from smtptui.core.replies import Reply, ReplyParser
 from smtptui.core.text import ascii_int
-from smtptui.server import delivery
-from smtptui.server.delivery import Kind, Target
-from smtptui.server.paths import Path, parse_member, parse_path, split_path_and_params
+from smtptui.server import delivery, lookups, reception
+from smtptui.server.delivery import Kind
+from smtptui.server.paths import Path, parse_path, split_path_and_params
 from smtptui.server.personas import (
     ENHANCED,
     RFC821_VERBS,
@@ -37,15 +39,13 @@ from smtptui.server.personas import (
     stand_in_pid,
     syntax_reason,
 )
-from smtptui.server.storage import StorageError, copy_range, create_private
-
-if TYPE_CHECKING:
-    from smtptui.server.shared import ServerApp
+from smtptui.server.shared import ServerApp, describe
+from smtptui.server.storage import StorageError
+from smtptui.server.turn import TurnSender
 
 CHUNK = 1 << 16
 COMMAND_LIMIT = 510  # octets before the CRLF: 512 with it (RFC 821 §4.5.3, RFC 5321 §4.5.3.1.4)
 PARAMS_EXTRA = 512   # room for ESMTP parameters on MAIL/RCPT (RFC 1869 §4.1.2)
-TEXT_LINE_LIMIT = 1000  # octets, CRLF included (RFC 821 §4.5.3, RFC 5321 §4.5.3.1.6)
 # A message over the size limit is read to its end and discarded (RFC 5321 §4.5.3.1.10
 # wants the 552 after the data), but only for so long: a client still sending this much
 # past the limit gets its 552 now and the connection is closed.
@@ -58,11 +58,6 @@ AUTH_FREE_FAILURES = 3
 AUTH_DELAY = 1.0      # seconds, times the failures past the free ones
 AUTH_MAX_DELAY = 5.0
 AUTH_MAX_FAILURES = 10
-# After TURN the server reads the client's replies: a few short lines each (RFC 5321
-# §4.5.3.1.5: 512 octets a line). What is kept of one is bounded; past it, 421.
-TURN_LINE_OCTETS = 1024
-TURN_REPLY_LINES = 100
-TURN_REPLY_OCTETS = 64 * 1024
 # Replies aiosmtpd's own command loop gives to lines that are no command: what each was.
 _LOOP_REFUSALS = {
     "500 Error: bad syntax": "an empty line or a verb that is not ASCII",
@@ -87,43 +82,6 @@ class Transaction(Envelope):
         self.kind: Kind = "MAIL"
         self.sender: Path | None = None
         self.recipients: list[Path] = []
-
-
-class LineMeter:
-    """Counts DATA text lines longer than :data:`TEXT_LINE_LIMIT` in a stream of chunks,
-    remembering where the first one was; holds no message bytes (a 1 GB line costs
-    nothing). ``split`` + ``max(map(len))`` keep it at C speed for the 100 MB benchmark."""
-
-    __slots__ = ("counted", "first", "lines", "long", "run")
-
-    def __init__(self) -> None:
-        self.run = 0          # octets of the current, unfinished line (its CR included)
-        self.lines = 0        # finished lines so far
-        self.long = 0         # over-long lines so far
-        self.first = 0        # 1-based number of the first over-long line, 0 if none
-        self.counted = False  # the current line is already counted as over-long
-
-    def feed(self, data: bytes) -> None:
-        parts = data.split(b"\n")
-        limit = TEXT_LINE_LIMIT  # too long when the text plus its CR reach 1000 octets
-        head = self.run + len(parts[0])
-        if head >= limit and not self.counted:
-            self._hit(self.lines + 1)
-            self.counted = True
-        if len(parts) == 1:
-            self.run = head
-            return
-        if max(map(len, parts[1:])) >= limit:  # rare: only then look line by line
-            for i in range(1, len(parts)):
-                if len(parts[i]) >= limit:
-                    self._hit(self.lines + i + 1)
-        self.lines += len(parts) - 1
-        self.run = len(parts[-1])
-        self.counted = self.run >= limit
-
-    def _hit(self, lineno: int) -> None:
-        self.long += 1
-        self.first = self.first or lineno
 
 
 class _Verbs(dict):
@@ -159,8 +117,6 @@ class TeachingSMTP(SMTP):
         self.sid = app.next_session_id()
         self.pid = self.host.process_id or stand_in_pid()
         self.messages = 0  # stored in this session (sendmail's queue ids count them)
-        self._turn_parser: ReplyParser | None = None  # after TURN: the receiver's replies
-        self._turn_replies: collections.deque[Reply] = collections.deque()
         tls = app.tls_context if "STARTTLS" in self.exts else None
         super().__init__(
             _Hooks(),
@@ -255,7 +211,7 @@ class TeachingSMTP(SMTP):
             self.event(f"connection lost ({type(exc).__name__})")
             self.close_quietly()
         except Exception as exc:  # noqa: BLE001 - never leave an unretrieved task exception
-            self.event(f"session ended by an internal error: {_describe(exc)}")
+            self.event(f"session ended by an internal error: {describe(exc)}")
             self.close_quietly()
 
     async def handle_exception(self, error: Exception) -> str:
@@ -272,9 +228,9 @@ class TeachingSMTP(SMTP):
             return f"421 {self.host.hostname} Service not available, closing transmission channel"
         if isinstance(error, TLSSetupException):  # the client's handshake failed
             cause = error.__cause__ or error
-            self.event(f"TLS handshake failed: {_describe(cause)}")
+            self.event(f"TLS handshake failed: {describe(cause)}")
             return "454 TLS not available due to temporary reason"
-        self.event(f"internal error: {_describe(error)}")
+        self.event(f"internal error: {describe(error)}")
         return "451 Requested action aborted: local error in processing"
 
     def close_quietly(self) -> None:
@@ -375,7 +331,7 @@ class TeachingSMTP(SMTP):
         MAIL and never requires HELO; only TURN needs the client's name there."""
         if self.session and self.session.host_name:
             return False
-        if self.persona.rfc821_codes and verb != "TURN":
+        if not self.persona.needs_helo(verb):
             return False
         await self.reply("need_helo")
         return True
@@ -388,8 +344,7 @@ class TeachingSMTP(SMTP):
         aiosmtpd hands over the argument stripped, so spaces at the ends of the line
         are not seen (they are the leniency every persona has)."""
         line = f"{verb} {arg}" if arg else verb
-        dialect = "rfc5321" if verb == "EHLO" else self.persona.dialect  # RFC 1869 on
-        for d in check(line, dialect, strict=self.persona.strict):
+        for d in check(line, self.persona.dialect_for(verb), strict=self.persona.strict):
             if d.is_error:
                 text = self.fmt("bad_syntax", why=syntax_reason(self.persona, d))
                 code = self.persona.syntax_code(verb)
@@ -519,23 +474,14 @@ class TeachingSMTP(SMTP):
         if not await self.syntax_ok("HELP", arg):
             return
         if arg:
-            spec = lookup(arg.strip())
-            if spec is None or (spec.verb not in self.persona.verbs
-                                and spec.verb not in ("EHLO", "STARTTLS", "AUTH")):
+            lines = lookups.help_topic(self.persona, arg)
+            if lines is None:
                 await self.reply("help_unknown", topic=arg.strip()[:10])
                 return
-            # The table's own HELP text; reply text is 7-bit (RFC 5321 §4.2), so no "§".
-            *head, paragraph = help_text(spec.verb, self.persona.dialect)
-            lines = [line.replace("§", "section ") for line in [*head, *_wrap(paragraph, 70)]]
-            lines.append(self.fmt("help_topic_last")[4:])
-            await self.push_lines(214, lines)
+            await self.push_lines(214, [*lines, self.fmt("help_topic_last")[4:]])
             return
-        verbs = [v for v in COMMANDS if v in self.persona.verbs]
-        lines = [self.fmt("help_first")[4:]]
-        for i in range(0, len(verbs), 8):
-            lines.append("    " + " ".join(verbs[i:i + 8]))
-        lines.append(self.persona.text("help_more"))
-        lines.append(self.fmt("help_last")[4:])
+        lines = [self.fmt("help_first")[4:], *lookups.help_verbs(self.persona),
+                 self.persona.text("help_more"), self.fmt("help_last")[4:]]
         await self.push_lines(214, lines)
 
     async def _sendmail_noise(self, verb: str, arg: str | None) -> None:
@@ -564,22 +510,6 @@ class TeachingSMTP(SMTP):
         await self.reply("etrn", node=arg.strip().lstrip("@#"))
 
     # ------------------------------------------------------------------ VRFY / EXPN
-
-    def _query_local(self, arg: str) -> tuple[str, str | None]:
-        text = arg.strip()
-        if text.startswith("<") and text.endswith(">"):
-            text = text[1:-1]
-        if "\\" in text or text[:1] == '"':  # quoting: "\x" is "x", "a.b" is a.b
-            text = Path((), text, None).name
-        if "@" in text:
-            local, _, domain = text.rpartition("@")
-            if self.host.is_local_domain(domain):
-                return local, domain
-            return text, None
-        return text, None
-
-    def _address(self, box: str) -> str:
-        return box if "@" in box else f"{box}@{self.host.hostname}"
 
     async def push(self, status: str | bytes) -> None:
         """aiosmtpd's push, remembering the reply's first line for the session log.
@@ -622,34 +552,8 @@ class TeachingSMTP(SMTP):
         if not await self.syntax_ok("VRFY", arg):
             return
         assert arg is not None
-        local, domain = self._query_local(arg)
-        h = self.host
-        box = h.mailbox(local, domain)
-        if box is not None:
-            name = h.mailboxes[box]
-            await self.reply("vrfy", name=f"{name} " if name else "", addr=self._address(box))
-            return
-        fwd = h.forward(local, domain)
-        if fwd is not None:
-            key = "will_forward" if fwd.mode == "will-forward" else "please_try"
-            await self.reply(key, to=fwd.to)
-            return
-        if h.mailing_list(local, domain) is not None:
-            await self.reply("is_list")
-            return
-        if local.lower() == "postmaster":  # any case, in every RFC (RFC 5321 §4.5.1)
-            await self.reply("vrfy", name="", addr=f"postmaster@{h.hostname}")
-            return
-        words = local.lower().split()
-        found = [b for b, name in h.mailboxes.items()
-                 if words and all(w in name.lower().split() for w in words)]
-        if len(found) == 1:
-            box = found[0]
-            await self.reply("vrfy", name=f"{h.mailboxes[box]} ", addr=self._address(box))
-        elif found:
-            await self.reply("ambiguous")
-        else:
-            await self.reply("no_match")
+        key, values = lookups.vrfy(self.host, arg)
+        await self.reply(key, **values)
 
     async def _expn(self, arg: str | None) -> None:
         if not self.implemented("EXPN"):
@@ -658,27 +562,11 @@ class TeachingSMTP(SMTP):
         if not await self.syntax_ok("EXPN", arg):
             return
         assert arg is not None
-        local, domain = self._query_local(arg)
-        h = self.host
-        lst = h.mailing_list(local, domain)
-        if lst is None:
-            is_user = h.mailbox(local, domain) is not None
-            await self.reply("not_list" if is_user else "no_match")
+        lines = lookups.expn(self.world, self.host, arg)
+        if isinstance(lines, tuple):
+            key, values = lines
+            await self.reply(key, **values)
             return
-        lines = []
-        for member in h.lists[lst]:
-            name, path = parse_member(member)
-            if not name and "@" in path and ":" not in path:
-                mlocal, _, mdomain = path.rpartition("@")
-                world_host = self.world.find_host(mdomain)
-                if world_host is not None:
-                    key = world_host.mailbox(mlocal, mdomain)
-                    name = world_host.mailboxes.get(key, "") if key else ""
-            elif not name and "@" not in path:
-                key = h.mailbox(path)
-                name = h.mailboxes.get(key, "") if key else ""
-                path = self._address(path)
-            lines.append(f"{name} <{path}>" if name else f"<{path}>")
         if not lines:
             await self.push("250 (empty list)")
             return
@@ -747,7 +635,7 @@ class TeachingSMTP(SMTP):
         if await self.need_helo(verb):
             return
         if self.txn.sender is not None:
-            if not self.persona.rfc821_codes:
+            if not self.persona.mail_restarts_transaction():
                 await self.reply("nested_mail")
                 return
             # RFC 821 §4.1.1: MAIL "clears the reverse-path buffer, the forward-path
@@ -774,41 +662,6 @@ class TeachingSMTP(SMTP):
         self.event(f"{verb} FROM:<{path}>")
         await self.reply("mail_ok", addr=path.mailbox)
 
-    def _rcpt_decision(self, path: Path, kind: Kind) -> tuple[str, dict[str, str], bool]:
-        """(reply key, values, accepted) for a forward-path at this host."""
-        h = self.host
-        route = list(path.route)
-        while route and h.is_local_domain(route[0]):
-            route.pop(0)
-        next_domain = route[0] if route else path.domain
-        addr = path.mailbox
-        if next_domain is None or h.is_local_domain(next_domain):
-            if any(path.name.lower() == t.lower() for t in h.temporary_failures):
-                return "tempfail", {}, False  # a world's mailbox failing on purpose (451)
-            box = h.mailbox(path.name, path.domain)
-            if box is not None or path.name.lower() == "postmaster":
-                user = (box or "postmaster").split("@")[0]
-                active = h.is_logged_in(user)
-                if kind == "SEND" and not active:
-                    return "not_active", {}, False
-                if kind == "SOML" and not active:
-                    return "will_mail", {}, True
-                return "rcpt_ok", {"addr": addr}, True
-            if h.mailing_list(path.name, path.domain) is not None:
-                return "rcpt_ok", {"addr": addr}, True
-            fwd = h.forward(path.name, path.domain)
-            if fwd is not None:
-                if fwd.mode == "will-forward":
-                    return "will_forward", {"to": fwd.to}, True
-                return "please_try", {"to": fwd.to}, False
-            return "no_user", {"addr": addr}, False
-        if delivery.relays_to(self.world, h, next_domain):
-            outside = delivery.leaves_world(self.world, path)
-            if outside is not None:  # <@world-host:victim@elsewhere>: relaying out
-                return "relay_denied", {"addr": addr, "domain": outside}, False
-            return "rcpt_ok", {"addr": addr}, True
-        return "relay_denied", {"addr": addr, "domain": next_domain}, False
-
     async def smtp_RCPT(self, arg: str | None) -> None:
         if await self.need_helo("RCPT"):
             return
@@ -828,11 +681,11 @@ class TeachingSMTP(SMTP):
             self.event(f"RCPT TO:<{path}> refused: recipient limit {self.host.max_recipients}")
             await self.push(text)
             return
-        key, values, accepted = self._rcpt_decision(path, self.txn.kind)
-        if accepted:
+        decision = delivery.rcpt_decision(self.world, self.host, path, self.txn.kind)
+        if decision.accepted:
             self.txn.recipients.append(path)
             self.txn.rcpt_tos.append(str(path))
-        text = self.fmt(key, **values)
+        text = self.fmt(decision.key, **decision.values)
         self.event(f"RCPT TO:<{path}> -> {text[:3]}")
         await self.push(text)
 
@@ -851,7 +704,15 @@ class TeachingSMTP(SMTP):
             return
         now = self.app.now()
         qid = self.app.new_qid(self.pid, self.messages, now)
-        plan = self._plan(qid, now)
+        sender = self.txn.sender
+        assert sender is not None
+        arrival = reception.Arrival(
+            helo=self._client_name() or f"[{self.client_ip}]", ip=self.client_ip,
+            peer_host=self._peer_host(), by=self.host.hostname, version=self.app.version,
+            proto=self._proto(), qid=qid, date=self.app.date(now),
+            short=self.persona.short_received)
+        plan = reception.plan(self.world, self.host, sender, self.txn.recipients,
+                              self.txn.kind, arrival)
         files: list[FsPath] = []
         try:  # before the 354: a broken store is a 451 now, not after the whole message
             for _ in plan:
@@ -864,7 +725,7 @@ class TeachingSMTP(SMTP):
             return
         await self.reply("data_start")
         unstuffer = DotUnstuffer()  # the core's streaming decoder
-        meter = LineMeter()
+        meter = reception.LineMeter()
         limit = self.host.message_limit
         size = 0
         too_big = False
@@ -906,8 +767,9 @@ class TeachingSMTP(SMTP):
                 await self.reply("size_exceeded")
                 return
             if meter.long:
-                note = (f"{meter.long} text line(s) over {TEXT_LINE_LIMIT} octets, the first "
-                        f"is line {meter.first} (RFC 821 §4.5.3 / RFC 5321 §4.5.3.1.6)")
+                note = (f"{meter.long} text line(s) over {reception.TEXT_LINE_LIMIT} octets, "
+                        f"the first is line {meter.first} (RFC 821 §4.5.3 / RFC 5321 "
+                        "§4.5.3.1.6)")
                 if self.persona.refuse_long_lines:
                     self.event(f"message refused: {note}")
                     self._set_post_data_state()
@@ -917,7 +779,7 @@ class TeachingSMTP(SMTP):
             if failed is not None:
                 raise StorageError(f"cannot write the spool file {files[0]}: "
                                    f"{failed.strerror or failed}")
-            where = self._store(plan, files, qid)
+            where = reception.store_copies(self.app.store, plan, files, qid, sender)
         except ConnectionError:
             raise
         except (OSError, StorageError) as exc:
@@ -945,48 +807,6 @@ class TeachingSMTP(SMTP):
             proto += "A"
         return proto
 
-    def _plan(self, qid: str, now: float) -> list[tuple[tuple[str, ...], bytes, list[Target]]]:
-        """Group the final copies by the hops they travel: one file per destination."""
-        targets: list[Target] = []
-        for path in self.txn.recipients:
-            targets += delivery.route(self.world, self.host, self.host.hostname, path,
-                                      self.txn.kind)
-        targets = delivery.dedupe(targets)
-        groups: dict[tuple[str, ...], list[Target]] = {}
-        for t in targets:
-            key = ("_undeliverable",) if t.where == "undeliverable" else t.hops
-            groups.setdefault(key, []).append(t)
-        short = self.persona.date_style == "rfc821"
-        date = self.app.date(now)
-        # "for <...>": the RCPT as the client wrote it, when there is just one (sendmail)
-        only = self.txn.recipients[0] if len(self.txn.recipients) == 1 else None
-        rcpt = only.mailbox if only is not None else None
-        sender = self.txn.sender
-        assert sender is not None
-        plan = []
-        for hops, group in groups.items():
-            hop_list = group[0].hops
-            lines: list[bytes] = []
-            for i in range(len(hop_list) - 1, 0, -1):
-                lines.append(delivery.received_line(
-                    helo=hop_list[i - 1], ip=None, by=hop_list[i], proto="SMTP", qid=qid,
-                    rcpt=None, date=date, short=True))
-            lines.append(delivery.received_line(
-                helo=self._client_name() or f"[{self.client_ip}]", ip=self.client_ip,
-                peer_host=self._peer_host(), by=self.host.hostname,
-                version=self.app.version, proto=self._proto(), qid=qid,
-                rcpt=rcpt if hops[0] != "_undeliverable" else None, date=date, short=short))
-            reverse = sender
-            if not sender.is_null:
-                reverse = sender.with_route(tuple(reversed(hop_list[:-1])) + sender.route)
-            head = f"Return-Path: <{reverse}>\r\n".encode("utf-8", "replace")
-            if hops[0] == "_undeliverable":
-                for t in group:
-                    head += f"X-Smtptui-Undeliverable: {t.reason}\r\n".encode(
-                        "utf-8", "replace")
-            plan.append((hops, head + b"".join(lines), group))
-        return plan
-
     def _peer_host(self) -> str | None:
         """The client's host name as a reverse lookup would give it: "localhost" on
         loopback; the HELO name for an address the world pins (the world has no DNS)."""
@@ -996,39 +816,6 @@ class TeachingSMTP(SMTP):
             return "localhost" if ipaddress.ip_address(self.peer_ip).is_loopback else None
         except ValueError:
             return None
-
-    def _store(self, plan: list, files: list[FsPath], qid: str) -> list[str]:
-        store = self.app.store
-        first_head = plan[0][1]
-        where: list[str] = []
-        for i, (hops, head, group) in enumerate(plan):
-            if i > 0:
-                copy_range(files[0], files[i], len(first_head), head)
-            if hops[0] == "_undeliverable":
-                store.link_into(files[i], store.undeliverable())
-                where.append("_undeliverable (" + "; ".join(t.reason for t in group) + ")")
-                continue
-            for t in group:
-                if t.where == "mailbox":
-                    store.link_into(files[i], store.maildir(t.host, t.box))
-                    where.append(f"{t.host}/{t.box}")
-                elif t.where == "terminal":
-                    self._write_terminal(files[i], store.terminal_log(t.host, t.box), qid)
-                    where.append(f"{t.host} terminal of {t.box}")
-        return where
-
-    def _write_terminal(self, file: FsPath, log: FsPath, qid: str) -> None:
-        sender = self.txn.sender
-        with open(file, "rb") as f:
-            text = f.read(64 * 1024)
-        # Skip our trace fields: a terminal shows the message as the user reads it.
-        body = text
-        while body.startswith((b"Return-Path:", b"Received:", b"\t")):
-            body = body.split(b"\r\n", 1)[1] if b"\r\n" in body else b""
-        stamp = time.strftime("%H:%M:%S")
-        with open(create_private(log, append=True), "ab") as out:
-            out.write(f"\n*** Message from {sender} at {stamp} ({qid}) ***\n".encode())
-            out.write(body.replace(b"\r\n", b"\n"))
 
     # ------------------------------------------------------------------ TURN
 
@@ -1046,83 +833,12 @@ class TeachingSMTP(SMTP):
         client = self._client_name()
         await self.reply("turn_ok")
         self.event(f"TURN: roles swapped, now sending to {client}")
-        try:
-            # In this task, not wait_for's inner one: a peer reset during a cancel would
-            # leave that task's exception unretrieved.
-            async with asyncio.timeout(self.app.timeout):
-                await self._turn_send(client)
-        except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
-                ConnectionError, OSError, _TurnAbort) as exc:
-            self.event(f"TURN session ended: {_describe(exc)}")
+        sender = TurnSender(self._reader, self._writer, hostname=self.host.hostname,
+                            queue=self.host.queue, delivered=self.app.turn_delivered,
+                            event=self.event)
+        await sender.run(client, self.app.timeout)
         # RFC 821 §4.1.1: after its 221 the new receiver closes; we may be second.
         self.close_quietly()
-
-    async def _read_reply(self) -> tuple[int, list[str]]:
-        """The next reply of the new receiver, read with the core's bounded parser (the
-        one the client uses). Past :data:`TURN_REPLY_OCTETS` the reply is refused with
-        421 and the session ends: a peer streaming ``250-`` lines costs that much
-        memory, never more (it had taken the server to 3.6 GB)."""
-        parser = self._turn_parser
-        if parser is None:
-            parser = self._turn_parser = ReplyParser(
-                max_line_length=TURN_LINE_OCTETS, max_reply_lines=TURN_REPLY_LINES,
-                max_reply_octets=TURN_REPLY_OCTETS)
-        read = 0
-        while not self._turn_replies:
-            chunk = await self._reader.read(CHUNK)
-            if not chunk:
-                raise _TurnAbort("the connection closed before a complete reply")
-            self._turn_replies.extend(parser.feed(chunk))
-            read += len(chunk)
-            if not self._turn_replies and read > TURN_REPLY_OCTETS:
-                self._writer.write(f"421 {self.host.hostname} reply too long, closing "
-                                   "transmission channel\r\n".encode())
-                raise _TurnAbort(f"a reply of more than {TURN_REPLY_OCTETS} octets; 421 sent")
-        reply = self._turn_replies.popleft()
-        if reply.code is None or reply.has_errors:
-            errors = "; ".join(d.message for d in reply.diagnostics)
-            raise _TurnAbort(f"not an SMTP reply: {errors or reply.raw[:60]!r}")
-        return reply.code, list(reply.lines)
-
-    async def _say(self, line: str) -> int:
-        self._writer.write(line.encode("utf-8") + b"\r\n")
-        await self._writer.drain()
-        code, _ = await self._read_reply()
-        self.event(f"TURN sent {line.split(' ')[0]} -> {code}")
-        return code
-
-    async def _turn_send(self, client: str) -> None:
-        code, _ = await self._read_reply()  # the new receiver's 220 greeting
-        if code != 220:
-            raise _TurnAbort(f"greeting {code}, not 220")
-        if await self._say(f"HELO {self.host.hostname}") != 250:
-            await self._say("QUIT")
-            return
-        for index, msg in enumerate(self.host.queue):
-            if index in self.app.turn_delivered or msg.host.lower() != client.lower():
-                continue
-            if await self._say(f"MAIL FROM:<{msg.sender}>") != 250:
-                await self._say("RSET")
-                continue
-            accepted = 0
-            for r in msg.recipients:
-                if await self._say(f"RCPT TO:<{r}>") in (250, 251):
-                    accepted += 1
-            if not accepted or await self._say("DATA") != 354:
-                await self._say("RSET")
-                continue
-            stuffer = DotStuffer()
-            self._writer.write(stuffer.feed(msg.data.encode("utf-8")) + stuffer.finish())
-            await self._writer.drain()
-            code, _ = await self._read_reply()
-            self.event(f"TURN sent message {index + 1} -> {code}")
-            if code == 250:
-                self.app.turn_delivered.add(index)
-        await self._say("QUIT")
-
-
-class _TurnAbort(Exception):
-    pass
 
 
 def _write(out: Any, data: bytes) -> OSError | None:
@@ -1146,23 +862,6 @@ def _connection_lost(error: BaseException) -> bool:
         type(error) is OSError and error.errno in _SOCKET_ERRNOS)
 
 
-def _describe(exc: BaseException) -> str:
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
 class _Hooks:
     """aiosmtpd wants a handler; every decision is made in TeachingSMTP itself."""
 
-
-def _wrap(text: str, width: int) -> list[str]:
-    words, lines, cur = text.split(), [], ""
-    for w in words:
-        if cur and len(cur) + 1 + len(w) > width:
-            lines.append(cur)
-            cur = w
-        else:
-            cur = f"{cur} {w}" if cur else w
-    if cur:
-        lines.append(cur)
-    return lines

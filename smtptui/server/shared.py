@@ -21,7 +21,7 @@ from smtptui.server.personas import Persona, format_date, get_persona, new_qid
 from smtptui.server.storage import Store
 from smtptui.server.world import World
 
-__all__ = ["AUTH_TABLE_SIZE", "LOG_LIMIT", "ServerApp", "ServerEvent", "printable"]
+__all__ = ["AUTH_TABLE_SIZE", "LOG_LIMIT", "ServerApp", "ServerEvent", "describe", "printable"]
 
 AUTH_TABLE_SIZE = 10_000  # client addresses whose AUTH failures are remembered
 LOG_LIMIT = 300
@@ -93,3 +93,9 @@ class ServerApp:
                 self.on_event(ServerEvent(session, printable(peer, 100), printable(text, LOG_LIMIT), time.time()))
             except Exception:  # noqa: BLE001 - a broken log (closed pipe, UI bug) must not end sessions
                 self.on_event = None
+
+
+def describe(exc: BaseException) -> str:
+    """An exception as one log event names it: ``Type: text`` (or just the type)."""
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
