@@ -106,6 +106,7 @@ class SmtpApp(Guarded, App[int]):
         self._showing = False
         self._last_batch = 0
         self._flush_timer: Any = None
+        self._unmounted = False
         self.screen_ready = asyncio.Event()  # set by the main screen once it is mounted
         self.fatal_error: str | None = None
         self.auth_user: str | None = None     # for copy-as-swaks (never the password)
@@ -199,6 +200,7 @@ class SmtpApp(Guarded, App[int]):
                 log_exception(exc, "closing the session")
 
     def on_unmount(self) -> None:
+        self._unmounted = True  # events from a session still closing are not shown
         if self._flush_timer is not None:
             self._flush_timer.stop()
 
@@ -212,7 +214,7 @@ class SmtpApp(Guarded, App[int]):
         """Called synchronously by the session for every event: queue it, and have the
         screen take the whole queue at once when the loop gets to it."""
         self._pending.append(event)
-        if not self._flush_scheduled:
+        if not self._flush_scheduled and not self._unmounted:
             self._flush_scheduled = True
             interval = BURST_INTERVAL if self._last_batch >= BURST_EVENTS else FLUSH_INTERVAL
             self._flush_timer = self.set_timer(interval, self._flush_events,
