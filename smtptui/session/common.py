@@ -11,7 +11,7 @@ imports asyncio.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from smtptui.core.sasl import is_secret_line
 from smtptui.core.state import END_OF_DATA, GREETING, State, expected_codes
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from smtptui.core.diagnostics import Diagnostic
     from smtptui.core.ehlo import Capabilities
     from smtptui.core.state import SessionTracker
+    from smtptui.core.transcript import Entry
     from smtptui.net.connection import Timeouts
     from smtptui.net.steps import ClientSteps
 
@@ -151,3 +152,59 @@ def snapshot_of(client: ClientSteps | None,
         state, description, t.legal_verbs(), t.usual_next(), t.hello, t.recipients,
         t.transactions, t.authenticated, client.tls, t.capabilities,
         caps_before_tls, tuple(p.verb for p in t.pending), t.sending_data, t.role)
+
+
+class SessionBase:
+    """What both sessions (the asyncio :class:`~smtptui.session.Session` and the blocking
+    :class:`~smtptui.session.oneshot.OneShotSession`) know the same way: where the
+    session is, and how the remote's lines read after TURN. Subclasses set ``client``,
+    ``connector``, ``_caps_before_tls``, ``_remote_data``, ``_remote_verb`` and
+    provide ``_emit``."""
+
+    client: Any
+    connector: Any
+    _caps_before_tls: Capabilities | None
+    _remote_data: bool
+    _remote_verb: str
+
+    def _emit(self, event: Any) -> None:
+        raise NotImplementedError
+
+    @property
+    def connected(self) -> bool:
+        return self.client is not None and not self.client.closed
+
+    @property
+    def state(self) -> State:
+        return self.client.tracker.state if self.client is not None else State.CLOSED
+
+    @property
+    def capabilities(self) -> Capabilities | None:
+        return self.client.tracker.capabilities if self.client is not None else None
+
+    @property
+    def label(self) -> str:
+        return str(self.connector.label(None))
+
+    def snapshot(self) -> StateChanged:
+        """The current state as the event a front end renders its state panel from."""
+        return snapshot_of(self.client, self._caps_before_tls)
+
+    def _on_remote_line(self, entry: Entry) -> None:
+        """After TURN: a line of the remote (a command, or message text until '.')."""
+        from smtptui.session.events import RemoteLine
+
+        text = entry.text
+        if self._remote_data:
+            if text == ".":
+                self._remote_data = False
+                self._remote_verb = END_OF_DATA
+                self._emit(RemoteLine(entry, END_OF_DATA,
+                                      tuple(sorted(expected_codes(END_OF_DATA, "rfc821"))),
+                                      False))
+            else:
+                self._emit(RemoteLine(entry, "", (), True))
+            return
+        verb = text.split(" ", 1)[0].upper()
+        self._remote_verb = verb
+        self._emit(RemoteLine(entry, verb, tuple(sorted(expected_codes(verb, "rfc821"))), False))

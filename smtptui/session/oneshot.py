@@ -30,7 +30,7 @@ from collections import deque
 from collections.abc import Callable, Coroutine, Generator
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from smtptui.core.state import END_OF_DATA, GREETING, State, expected_codes
+from smtptui.core.state import GREETING, State
 from smtptui.core.transcript import Direction, Entry, Transcript
 from smtptui.net.blocking import run_blocking as _run_blocking
 from smtptui.net.errors import SMTPClientError
@@ -39,12 +39,12 @@ from smtptui.session.common import (
     MAX_REMOTE_LINE,
     QUIT_GRACE,
     UNSOLICITED_NOTE,
+    SessionBase,
     SessionError,
     check_line,
     check_reply_line,
     closing_reason,
     next_read,
-    snapshot_of,
     wire_line,
 )
 from smtptui.session.events import (
@@ -55,9 +55,7 @@ from smtptui.session.events import (
     Failed,
     LineSent,
     Note,
-    RemoteLine,
     ReplyReceived,
-    StateChanged,
     TLSUp,
 )
 
@@ -101,7 +99,7 @@ class PendingReply:
         return self.reply
 
 
-class OneShotSession:
+class OneShotSession(SessionBase):
     """One SMTP session to a host over the blocking client, with the interface and the
     events of :class:`~smtptui.session.Session` that pipe mode uses. ``connector`` is a
     blocking one (``make_connector(..., blocking=True)``). ``explain=False`` leaves
@@ -158,24 +156,10 @@ class OneShotSession:
 
     # -- what the session knows -------------------------------------------------------------
 
-    @property
-    def connected(self) -> bool:
-        return self.client is not None and not self.client.closed
 
-    @property
-    def state(self) -> State:
-        return self.client.tracker.state if self.client is not None else State.CLOSED
 
-    @property
-    def capabilities(self) -> Capabilities | None:
-        return self.client.tracker.capabilities if self.client is not None else None
 
-    @property
-    def label(self) -> str:
-        return self.connector.label(None)
 
-    def snapshot(self) -> StateChanged:
-        return snapshot_of(self.client, self._caps_before_tls)
 
     def check(self, line: str) -> list[Diagnostic]:
         """As :meth:`Session.check <smtptui.session.Session.check>`."""
@@ -453,21 +437,6 @@ class OneShotSession:
         self._remote_verb = ""  # answered: wait for the next command
         self._emit(self.snapshot())
 
-    def _on_remote_line(self, entry: Entry) -> None:
-        text = entry.text
-        if self._remote_data:
-            if text == ".":
-                self._remote_data = False
-                self._remote_verb = END_OF_DATA
-                self._emit(RemoteLine(entry, END_OF_DATA,
-                                      tuple(sorted(expected_codes(END_OF_DATA, "rfc821"))),
-                                      False))
-            else:
-                self._emit(RemoteLine(entry, "", (), True))
-            return
-        verb = text.split(" ", 1)[0].upper()
-        self._remote_verb = verb
-        self._emit(RemoteLine(entry, verb, tuple(sorted(expected_codes(verb, "rfc821"))), False))
 
     # -- ending -----------------------------------------------------------------------------
 

@@ -41,7 +41,7 @@ from smtptui.core.sasl import (
     login_response,
     plain_initial_response,
 )
-from smtptui.core.state import END_OF_DATA, GREETING, State, expected_codes
+from smtptui.core.state import GREETING, State, expected_codes
 from smtptui.core.transcript import Direction, Entry, Transcript
 from smtptui.net.errors import SMTPClientError
 from smtptui.session.autosave import Autosave, History, log_exception
@@ -50,12 +50,12 @@ from smtptui.session.common import (
     MAX_REMOTE_LINE,
     QUIT_GRACE,
     UNSOLICITED_NOTE,
+    SessionBase,
     SessionError,
     check_line,
     check_reply_line,
     closing_reason,
     next_read,
-    snapshot_of,
     wire_line,
 )
 from smtptui.session.events import (
@@ -67,10 +67,8 @@ from smtptui.session.events import (
     Failed,
     LineSent,
     Note,
-    RemoteLine,
     ReplyReceived,
     ServerLog,
-    StateChanged,
     TLSUp,
 )
 
@@ -92,7 +90,7 @@ FILE_CHUNK = 256 * 1024
 """Octets read from a message file at a time."""
 
 
-class Session:
+class Session(SessionBase):
     """One interactive SMTP session over a connector (see :func:`make_connector`).
 
     ``dialect`` is the grammar lines are checked against; ``helo_name`` the name
@@ -182,17 +180,8 @@ class Session:
 
     # -- what the session knows -------------------------------------------------------------
 
-    @property
-    def connected(self) -> bool:
-        return self.client is not None and not self.client.closed
 
-    @property
-    def state(self) -> State:
-        return self.client.tracker.state if self.client is not None else State.CLOSED
 
-    @property
-    def capabilities(self) -> Capabilities | None:
-        return self.client.tracker.capabilities if self.client is not None else None
 
     @property
     def helo_name(self) -> str:
@@ -200,13 +189,7 @@ class Session:
             self._helo_name = socket.gethostname() or "localhost"
         return self._helo_name
 
-    @property
-    def label(self) -> str:
-        return self.connector.label(None)
 
-    def snapshot(self) -> StateChanged:
-        """The current state as the event a front end renders its state panel from."""
-        return snapshot_of(self.client, self._caps_before_tls)
 
     # -- checking and completing ------------------------------------------------------------
 
@@ -531,21 +514,6 @@ class Session:
         self._remote_verb = ""  # answered: wait for the next command
         self._emit(self.snapshot())
 
-    def _on_remote_line(self, entry: Entry) -> None:
-        text = entry.text
-        if self._remote_data:
-            if text == ".":
-                self._remote_data = False
-                self._remote_verb = END_OF_DATA
-                self._emit(RemoteLine(entry, END_OF_DATA,
-                                      tuple(sorted(expected_codes(END_OF_DATA, "rfc821"))),
-                                      False))
-            else:
-                self._emit(RemoteLine(entry, "", (), True))
-            return
-        verb = text.split(" ", 1)[0].upper()
-        self._remote_verb = verb
-        self._emit(RemoteLine(entry, verb, tuple(sorted(expected_codes(verb, "rfc821"))), False))
 
     # -- the reader -------------------------------------------------------------------------
 
