@@ -109,13 +109,10 @@ def os_reason(exc: OSError) -> str:
 
 
 def is_ip(host: str) -> bool:
-    import ipaddress
+    """An IP address literal (a zone id allowed): the core's one test."""
+    from smtptui.core.text import ip_literal
 
-    try:
-        ipaddress.ip_address(host.split("%", 1)[0])
-    except ValueError:
-        return False
-    return True
+    return ip_literal(host) is not None
 
 
 def family_of(address: str) -> int:

@@ -183,20 +183,11 @@ def _records_label(family: int) -> str:
 
 
 def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """An IP literal (brackets allowed) or None; IPv4-mapped IPv6 becomes IPv4."""
-    t = text.strip()
-    if t.startswith("[") and t.endswith("]"):
-        t = t[1:-1]
-    try:
-        ip = ipaddress.ip_address(t)
-    except ValueError:
-        return None
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return ip.ipv4_mapped
-        if ip.scope_id:
-            ip = ipaddress.IPv6Address(t.split("%", 1)[0])
-    return ip
+    """An IP literal (brackets allowed) or None; IPv4-mapped IPv6 becomes IPv4: the
+    core's one test (:func:`smtptui.core.text.ip_literal`)."""
+    from smtptui.core.text import ip_literal
+
+    return ip_literal(text)
 
 
 def _address_literal(domain: str) -> str | None:

@@ -269,11 +269,10 @@ def _is_loopback(address: str | None) -> bool:
 
 
 def is_ip_literal(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.split("%")[0])
-    except ValueError:
-        return False
-    return True
+    """An IP address literal (a zone id allowed): the core's one test."""
+    from smtptui.core.text import ip_literal
+
+    return ip_literal(host) is not None
 
 
 async def _ptr(address: str, banner_host: str | None, options: ProbeOptions) -> PTRResult:
