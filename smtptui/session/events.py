@@ -1,16 +1,17 @@
 """The events a :class:`~smtptui.session.Session` streams to its front ends.
 
 Front ends subscribe once and render what comes; they never poll the transcript and
-never touch the connection. Every event is a frozen value, safe to hand to another
-task or to a UI message queue. Text from the peer is in the entries exactly as
-received: a front end makes it safe for its terminal (``printable`` /
-``escape_bytes``) before showing it.
+never touch the connection. Every event is a frozen value (``@frozen``: cheap to define
+at import), safe to hand to another task or to a UI message queue. Text from the peer
+is in the entries exactly as received: a front end makes it safe for its terminal
+(``printable`` / ``escape_bytes``) before showing it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from smtptui.core.frozen import frozen
 
 if TYPE_CHECKING:
     from smtptui.core.codes import Explanation
@@ -38,7 +39,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Connecting:
     """A connection attempt started (``label``: host:port, @domain or the embedded
     server)."""
@@ -46,7 +47,7 @@ class Connecting:
     label: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Connected:
     """The TCP (or implicit TLS) connection is up; the greeting is awaited."""
 
@@ -57,7 +58,7 @@ class Connected:
     embedded: bool
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class LineSent:
     """A line went to the server (a command, a masked secret, message text, or after
     TURN one of our replies)."""
@@ -68,7 +69,7 @@ class LineSent:
 _NOT_YET: Any = object()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ReplyReceived:
     """A complete reply, matched to the command it answers (``transition.verb``;
     ``""`` when nothing was awaiting it: an unsolicited reply).
@@ -80,7 +81,20 @@ class ReplyReceived:
     entry: Entry
     reply: Reply
     transition: Transition
-    _explanation: Explanation | None = field(default=_NOT_YET, repr=False, compare=False)
+    _explanation: Explanation | None = _NOT_YET  # a memo: not compared, not in the repr
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return ((self.entry, self.reply, self.transition)  # type: ignore[attr-defined]
+                    == (other.entry, other.reply, other.transition))
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.entry, self.reply, self.transition))
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__qualname__}(entry={self.entry!r}, reply={self.reply!r}, "
+                f"transition={self.transition!r})")
 
     @property
     def explanation(self) -> Explanation | None:
@@ -101,7 +115,7 @@ class ReplyReceived:
         return not self.transition.verb
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RemoteLine:
     """After TURN: a line the remote (now the sender) sent us; ``verb`` is the command
     it holds ("" for message text); ``expected`` the reply codes RFC 821 allows."""
@@ -112,7 +126,7 @@ class RemoteLine:
     in_data: bool
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class StateChanged:
     """Where the session is now: what may and what usually comes next."""
 
@@ -132,19 +146,19 @@ class StateChanged:
     role: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TLSUp:
     info: TLSInfo
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Note:
     """A local event worth a line in the transcript (connected, TLS, data report...)."""
 
     entry: Entry
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class DataProgress:
     """Message octets sent so far while a message streams (``total`` when known)."""
 
@@ -152,7 +166,7 @@ class DataProgress:
     total: int | None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Failed:
     """A step failed: one line, ``step: reason``. Nothing typed or composed is lost."""
 
@@ -163,14 +177,14 @@ class Failed:
         return f"{self.step}: {self.reason}"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Closed:
     """The connection is gone (after QUIT, a failure, or a disconnect)."""
 
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ServerLog:
     """The embedded teaching server's own log line (what it did with our session)."""
 

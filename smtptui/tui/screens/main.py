@@ -34,7 +34,6 @@ from smtptui.session.events import (
 )
 from smtptui.tui.app import Guarded
 from smtptui.tui.widgets.command import CommandInput, CompletionList, HintLine
-from smtptui.tui.widgets.composer import Composer
 from smtptui.tui.widgets.footer import KeysFooter
 from smtptui.tui.widgets.state import StatePanel
 from smtptui.tui.widgets.transcript import Shown, TranscriptView
@@ -46,6 +45,7 @@ if TYPE_CHECKING:
     from smtptui.session.events import Event
     from smtptui.tui.app import SmtpApp
     from smtptui.tui.guided import Guide
+    from smtptui.tui.widgets.composer import Composer
 
 __all__ = ["MainScreen"]
 
@@ -73,6 +73,7 @@ class MainScreen(Guarded, Screen[None]):
         self.recipients: list[str] = []
         self.banner = ""
         self.guide: Guide | None = None  # the guided mode's lesson (smtptui lesson)
+        self._composer: Composer | None = None  # mounted on first use: see composer
 
     def compose(self) -> ComposeResult:
         yield Header(icon="✉")
@@ -89,7 +90,6 @@ class MainScreen(Guarded, Screen[None]):
                     yield CommandInput(dropdown, hint, id="command",
                                        placeholder="type an SMTP command (Tab completes)")
                 yield hint
-                yield Composer(id="composer")
             yield StatePanel(id="state")
         yield KeysFooter()
 
@@ -105,7 +105,18 @@ class MainScreen(Guarded, Screen[None]):
 
     @property
     def composer(self) -> Composer:
-        return self.query_one("#composer", Composer)
+        """The message composer (hidden until DATA). It is built and mounted on first use,
+        not at start-up: a text editor and its companions are a good part of the screen's
+        widgets, and most sessions reach DATA late or never."""
+        composer = self._composer
+        if composer is None:
+            from smtptui.tui.widgets.composer import Composer
+
+            composer = self._composer = Composer(id="composer")
+            if self.app.is_headless:  # tests and screenshots: no blinking cursor to catch
+                composer.editor.cursor_blink = False
+            self.query_one("#main").mount(composer, after="#hint")
+        return composer
 
     @property
     def panel(self) -> StatePanel:
@@ -124,7 +135,6 @@ class MainScreen(Guarded, Screen[None]):
         command.focus()
         if self.app.is_headless:  # tests and screenshots: no blinking cursor to catch
             command.cursor_blink = False
-            self.composer.editor.cursor_blink = False
         self._layout_panel(self.size.width)
         self.panel.set_dialect("rfc5321")
         if self.side_pane is not None:
@@ -243,7 +253,8 @@ class MainScreen(Guarded, Screen[None]):
         self._data_mode = self._turned = False
         self.mail_from, self.recipients = None, []
         self.banner = ""
-        self.composer.reset()
+        if self._composer is not None:
+            self._composer.reset()
         self._show_mode()
         if self.guide is not None:
             self.local_note(self.guide.session_opened(session), "local")
@@ -320,7 +331,8 @@ class MainScreen(Guarded, Screen[None]):
                     items.append(Shown(Entry(Direction.NOTE, 0.0, b"",
                                              f"{event.step}: {reason}"),
                                        "local", style="error"))
-                self.composer.sending = False
+                if self._composer is not None:
+                    self._composer.sending = False
                 self.notify(terminal_safe(str(event)), title="failed", severity="error",
                             timeout=10, markup=False)
             elif isinstance(event, Closed):
@@ -328,7 +340,8 @@ class MainScreen(Guarded, Screen[None]):
                                          f"disconnected ({terminal_safe(event.reason)}): "
                                          "F5 reconnects; the transcript stays"), "local",
                                    style="local"))
-                self.composer.sending = False
+                if self._composer is not None:
+                    self._composer.sending = False
             elif isinstance(event, TLSUp):
                 info = event.info
                 verified = "verified" if info.verified else "NOT verified"
@@ -369,11 +382,11 @@ class MainScreen(Guarded, Screen[None]):
                 self.notify("the server did not advertise STARTTLS (--starttls yes): "
                             "ending the session", severity="error", timeout=10)
                 self.app.action_send_verb("QUIT")
-        if t.verb == END_OF_DATA:
+        if t.verb == END_OF_DATA and self._composer is not None:
             if 200 <= code < 300:
-                self.composer.sent()  # delivered: the next message starts empty
+                self._composer.sent()  # delivered: the next message starts empty
             else:
-                self.composer.sending = False  # refused: the text stays to fix and resend
+                self._composer.sending = False  # refused: the text stays to fix and resend
         if code == 354 and t.verb == "DATA":
             self.composer.prepare(self.mail_from or "", self.recipients,
                                   self.session.capabilities if self.session else None,
@@ -391,6 +404,8 @@ class MainScreen(Guarded, Screen[None]):
 
     def _on_state(self, snapshot: StateChanged) -> None:
         self.snapshot = snapshot
+        if self._composer is None and snapshot.state.value in ("mail", "rcpt", "data"):
+            _ = self.composer  # a transaction is open: build the editor before its 354
         self.panel.show(snapshot)
         tls = snapshot.tls
         tls_text = (f"TLS {tls.version}" + ("" if tls.verified else " (unverified)")
@@ -410,22 +425,23 @@ class MainScreen(Guarded, Screen[None]):
         composing = self._data_mode
         self.query_one("#input-row").display = not composing
         self.query_one("#hint").display = not composing
-        self.composer.display = composing
+        if composing or self._composer is not None:
+            self.composer.display = composing
         prompt = self.query_one("#prompt", Label)
         prompt.update("R:" if self._turned else "C:")
         command = self.command
         command.placeholder = ("you are the receiver: type a reply, e.g. 250 OK"
                                if self._turned else "type an SMTP command (Tab completes)")
         if composing and not self.composer.editor.has_focus:
-            self.composer.editor.focus()
-        elif not composing and self.focused is not None and self.focused.parent is \
-                self.composer:
+            self.composer.focus_editor()
+        elif not composing and self.focused is not None and self._composer is not None \
+                and self.focused.parent is self._composer:
             command.focus()
 
     # -- composer --------------------------------------------------------------------------
 
-    @on(Composer.SendMessage)
-    def _send_message(self, message: Composer.SendMessage) -> None:
+    def on_composer_send_message(self, message: Composer.SendMessage) -> None:
+        # By name, not @on(Composer.SendMessage): the composer's module loads on first use.
         if self.guide is not None:
             self.guide.message(message.text)
         self.app.send_message(message.text, message.path)

@@ -57,22 +57,42 @@ class Composer(Vertical):
         self.mail_line = ""
         self._template = ""
         self.sending = False
+        self._focus_when_mounted = False
+        self.display = False  # hidden until DATA (also before it is mounted)
+        # Built here, not in compose: the main screen mounts the composer on first use
+        # (after 354) and fills it in the same turn, before its children are mounted.
+        self._info = Static("", id="composer-info")
+        self._editor = TextArea("", id="editor", soft_wrap=False, show_line_numbers=False)
+        self._progress = ProgressBar(total=None, show_eta=False, id="progress")
 
     def compose(self) -> ComposeResult:
         yield Static("Message -- Ctrl+J sends it, Ctrl+L loads a file, Esc: abort?",
                      id="composer-title")
-        yield Static("", id="composer-info")
-        yield TextArea("", id="editor", soft_wrap=False, show_line_numbers=False)
-        yield ProgressBar(total=None, show_eta=False, id="progress")
+        yield self._info
+        yield self._editor
+        yield self._progress
 
     @property
     def editor(self) -> TextArea:
-        return self.query_one("#editor", TextArea)
+        return self._editor
+
+    def focus_editor(self) -> None:
+        """Focus the editor; if it is not mounted yet (the composer was just built),
+        as soon as it is."""
+        if self._editor.is_mounted:
+            self._editor.focus()
+        else:
+            self._focus_when_mounted = True
+
+    def on_mount(self) -> None:
+        # Textual mounts the composed children before the parent's Mount.
+        if self._focus_when_mounted and self.display:
+            self._editor.focus()
 
     def reset(self) -> None:
         """A new session: forget the envelope (an unsent message stays in the editor)."""
         self.sending = False
-        self.query_one("#progress", ProgressBar).remove_class("sending")
+        self._progress.remove_class("sending")
 
     def prepare(self, mail_from: str, recipients: list[str], capabilities: Any,
                 helo: str, mail_line: str) -> None:
@@ -81,7 +101,7 @@ class Composer(Vertical):
         self.capabilities = capabilities
         self.mail_line = mail_line
         self.sending = False
-        self.query_one("#progress", ProgressBar).remove_class("sending")
+        self._progress.remove_class("sending")
         editor = self.editor
         kept = editor.text.strip() and editor.text != self._template
         domain = mail_from.rpartition("@")[2] if "@" in mail_from else helo
@@ -99,7 +119,7 @@ class Composer(Vertical):
         self._check()
 
     def _check(self) -> None:
-        info = self.query_one("#composer-info", Static)
+        info = self._info
         found = check_message(self.editor.text, self.capabilities, self.mail_line)
         parts: list[str] = []
         if found.warning:
@@ -154,6 +174,6 @@ class Composer(Vertical):
         self.app.push_screen(NoAbortDialog(), callback=chosen)
 
     def progress(self, sent: int, total: int | None) -> None:
-        bar = self.query_one("#progress", ProgressBar)
+        bar = self._progress
         bar.add_class("sending")
         bar.update(total=total, progress=sent)
