@@ -59,6 +59,10 @@ class MainScreen(Guarded, Screen[None]):
     """Transcript + command line + state panel."""
 
     app: SmtpApp  # type: ignore[assignment]
+    AUTO_FOCUS = "#command"
+    """Where focus goes when the screen comes up (on_mount focuses it too). Textual's
+    default, the first focusable widget, is the transcript: its keys would be shown, the
+    footer built for them and then rebuilt once the command line takes focus."""
 
     def __init__(self, side_pane: Widget | None = None) -> None:
         super().__init__()

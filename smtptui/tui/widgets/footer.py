@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
 
 if TYPE_CHECKING:
+    from textual.app import ComposeResult
     from textual.screen import Screen
 
 __all__ = ["KeysFooter"]
@@ -34,3 +36,14 @@ class KeysFooter(Footer):
                 return
             self._shown = shown
         super().bindings_changed(screen)
+
+    def compose(self) -> ComposeResult:
+        # A FooterKey starts compact (its reactive's default) and is then bound to the
+        # footer's ``compact`` (False here): two restyles of every key, each time the keys
+        # are built, for a class it ends up without. Starting each bound key with the
+        # footer's value costs neither; what is shown is the same. (The command palette's
+        # key is not bound: Textual leaves it compact, and so does this.)
+        for widget in super().compose():
+            if isinstance(widget, FooterKey) and not widget.has_class("-command-palette"):
+                widget.set_reactive(FooterKey.compact, self.compact)
+            yield widget
