@@ -25,6 +25,15 @@ __all__ = ["StatePanel"]
 SERVER_LOG_LINES = 8
 
 
+_TITLES = {"state-facts": "Session", "state-next": "Next", "state-caps": "Server offers",
+           "state-log": "Server log"}
+
+
+def _titled(section: str, body: Content | str) -> Content:
+    """A section of the panel: its title (bold, accent colour), then ``body``."""
+    return Content.assemble((_TITLES[section], "bold $text-accent"), "\n", body)
+
+
 def _tls_line(tls: Any) -> tuple[str, str]:
     if tls is None:
         return "off (plain text)", "$text-warning"
@@ -44,9 +53,9 @@ class StatePanel(VerticalScroll, can_focus=False):
         background: $surface;
         scrollbar-size-vertical: 1;
     }
-    StatePanel > Static { width: 1fr; text-wrap: nowrap; text-overflow: ellipsis; }
-    StatePanel > .title { text-style: bold; color: $text-accent; margin-top: 1; }
-    StatePanel > .title.first { margin-top: 0; }
+    StatePanel > Static { width: 1fr; text-wrap: nowrap; text-overflow: ellipsis;
+                          margin-top: 1; }
+    StatePanel > #state-facts { margin-top: 0; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -56,14 +65,16 @@ class StatePanel(VerticalScroll, can_focus=False):
         self.server_log: deque[str] = deque(maxlen=SERVER_LOG_LINES)
 
     def compose(self) -> ComposeResult:
-        yield Static("Session", classes="title first")
-        yield Static("not connected", id="state-facts")
-        yield Static("Next", classes="title")
-        yield Static("", id="state-next")
-        yield Static("Server offers", classes="title", id="caps-title")
-        yield Static("greet the server with EHLO to see its extensions", id="state-caps")
-        yield Static("Server log", classes="title server-log")
-        yield Static("", id="state-log", classes="server-log")
+        # One Static per section, its title the first line: half the widgets to build
+        # and style at start-up of a title Static above each section's own.
+        yield Static(_titled("state-facts", "not connected"), id="state-facts")
+        yield Static(_titled("state-next", ""), id="state-next")
+        yield Static(_titled("state-caps", "greet the server with EHLO to see its "
+                             "extensions"), id="state-caps")
+        yield Static(_titled("state-log", ""), id="state-log", classes="server-log")
+
+    def _update(self, node: Static, body: Content) -> None:
+        node.update(_titled(node.id or "", body))
 
     def show(self, snapshot: StateChanged) -> None:
         self.snapshot = snapshot
@@ -77,15 +88,15 @@ class StatePanel(VerticalScroll, can_focus=False):
 
     def add_server_log(self, text: str) -> None:
         self.server_log.append(terminal_safe(text))
-        self.query_one("#state-log", Static).update(
-            Content("\n".join(self.server_log)).stylize("dim"))
+        self._update(self.query_one("#state-log", Static),
+                     Content("\n".join(self.server_log)).stylize("dim"))
 
     def _facts(self) -> None:
         s = self.snapshot
         facts = self.query_one("#state-facts", Static)
         if s is None:
-            facts.update(Content.assemble(("not connected", "$text-warning"),
-                                          f"\ndialect  {self.dialect}"))
+            self._update(facts, Content.assemble(("not connected", "$text-warning"),
+                                                 f"\ndialect  {self.dialect}"))
             return
         tls_text, tls_style = _tls_line(s.tls)
         parts: list[tuple[str, str] | str] = [
@@ -104,21 +115,23 @@ class StatePanel(VerticalScroll, can_focus=False):
         if s.role == "server":
             parts += [("you are the receiver (after TURN)", "bold $text-warning"), "\n"]
         parts += ["dialect  ", (self.dialect, "bold")]
-        facts.update(Content.assemble(*parts))
+        self._update(facts, Content.assemble(*parts))
 
     def _next(self) -> None:
         s = self.snapshot
         node = self.query_one("#state-next", Static)
         if s is not None and s.sending_data:
-            node.update(Content("compose the message below; Ctrl+J sends it").stylize("dim"))
+            self._update(node, Content("compose the message below; Ctrl+J sends it")
+                         .stylize("dim"))
             return
         if s is None or (not s.usual and not s.legal):
-            node.update(Content("reconnect (F5) or open another server (Ctrl+O)"
-                                if s is None or s.state.value == "closed" else "wait for "
-                                "the server").stylize("dim"))
+            self._update(node, Content("reconnect (F5) or open another server (Ctrl+O)"
+                                       if s is None or s.state.value == "closed" else
+                                       "wait for the server").stylize("dim"))
             return
         if s.sending_data:
-            node.update(Content("compose the message below; Ctrl+J sends it").stylize("dim"))
+            self._update(node, Content("compose the message below; Ctrl+J sends it")
+                         .stylize("dim"))
             return
         lines: list[tuple[str, str] | str] = []
         for verb in s.usual:
@@ -128,7 +141,7 @@ class StatePanel(VerticalScroll, can_focus=False):
         others = [v for v in s.legal if v not in s.usual]
         if others:
             lines += [("also: ", "dim"), " ".join(others)]
-        node.update(Content.assemble(*lines))
+        self._update(node, Content.assemble(*lines))
 
     def _capabilities(self) -> None:
         s = self.snapshot
@@ -136,8 +149,8 @@ class StatePanel(VerticalScroll, can_focus=False):
         caps = s.capabilities if s is not None else None
         if caps is None:
             if s is not None and s.hello == "HELO":
-                node.update(Content("HELO: no extensions (plain RFC 821 session)").stylize(
-                    "dim"))
+                self._update(node, Content("HELO: no extensions (plain RFC 821 session)")
+                             .stylize("dim"))
             return
         before = s.capabilities_before_tls if s is not None else None
         old = set(before.keywords) if before is not None else None
@@ -155,4 +168,4 @@ class StatePanel(VerticalScroll, can_focus=False):
             for keyword in gone:
                 lines += [(keyword, "strike dim"), (" (gone after STARTTLS)", "$text-warning"),
                           "\n"]
-        node.update(Content.assemble(*lines).rstrip())
+        self._update(node, Content.assemble(*lines).rstrip())
