@@ -33,7 +33,6 @@ from typing import TYPE_CHECKING, Any
 
 from smtptui.core.codes import explain
 from smtptui.core.commands import Dialect
-from smtptui.core.completion import Candidate, complete
 from smtptui.core.diagnostics import Diagnostic
 from smtptui.core.sasl import (
     SASLError,
@@ -73,6 +72,7 @@ from smtptui.session.events import (
 )
 
 if TYPE_CHECKING:
+    from smtptui.core.completion import Candidate
     from smtptui.core.ehlo import Capabilities
     from smtptui.core.replies import Reply
     from smtptui.net.client import SMTPClient
@@ -209,11 +209,15 @@ class Session(SessionBase):
         if client is not None and client.tracker.state is State.TURNED:
             return self._complete_reply(line)
         state = client.tracker if client is not None else None
+        from smtptui.core.completion import complete  # on first keystroke, not at start-up
+
         return complete(line, state, history=self.history.lines, local_name=self.helo_name)
 
     def _complete_reply(self, line: str) -> list[Candidate]:
         if self._remote_data or not self._remote_verb:
             return []
+        from smtptui.core.completion import Candidate
+
         typed = line.lstrip()
         out = []
         for code in sorted(expected_codes(self._remote_verb, "rfc821")):
