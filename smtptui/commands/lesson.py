@@ -7,8 +7,6 @@ Japanese); ``--demo`` has the lesson type its own lines (for a teacher at a proj
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import os
 import sys
 
@@ -67,11 +65,6 @@ def run(args: argparse.Namespace) -> int:
         lang = pick_language(lesson.languages, args.lang, os.environ)
     except ValueError as exc:
         return _fail(str(exc))
-    run_lesson = None
-    if importlib.util.find_spec("smtptui.tui") is not None:
-        # The app exists before its guided mode does: ask for the entry point itself.
-        run_lesson = getattr(importlib.import_module("smtptui.tui.app"), "run_lesson", None)
-    if run_lesson is None:
-        return _fail("the guided mode needs the app (not built yet); "
-                     f"'smtptui run {args.lesson}' plays the lesson headless")
+    from smtptui.tui.app import run_lesson  # Textual only now, past every usage check
+
     return int(run_lesson(lesson, args, lang) or 0)

@@ -153,14 +153,7 @@ def test_run_lesson_errors_are_one_line(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
 
 
-def test_lesson_needs_the_app(tmp_path: Path) -> None:
-    import importlib.util
-
-    if importlib.util.find_spec("smtptui.tui") is not None:
-        pytest.skip("the app exists: the guided mode opens there")
-    proc = smtptui("lesson", "1", tmp_path=tmp_path)
-    assert proc.returncode == 2
-    assert "the guided mode needs the app (not built yet)" in proc.stderr
+def test_an_unknown_lesson_is_a_usage_error(tmp_path: Path) -> None:
     proc = smtptui("lesson", "nope", tmp_path=tmp_path)
     assert proc.returncode == 2 and "no lesson 'nope'" in proc.stderr
 
