@@ -29,12 +29,12 @@ from smtptui.core.transcript import Direction, Entry
 from smtptui.net.connection import (
     READ_SIZE,
     ClientConnection,
+    ConnectAttempts,
     DataStats,
     Timeouts,
     candidate_addresses,
     family_of,
     format_seconds,
-    note_to,
     os_reason,
     resolve_failure,
     resolved_addresses,
@@ -135,36 +135,23 @@ class BlockingSMTPClient(ClientSteps):
             except (OSError, UnicodeError) as exc:
                 raise resolve_failure(host, exc, timeouts.connect) from None
             candidates = resolved_addresses(host, infos)
-        failures: list[str] = []
-        timed_out = 0
+        attempts = ConnectAttempts(transcript, timeouts.connect)
         for address in candidates:
             where = format_host_port(address, port)
             try:
                 sock = _connect_socket(address, port, timeouts.connect)
             except TimeoutError:
-                timed_out += 1
-                reason = f"timed out after {format_seconds(timeouts.connect)} s"
+                attempts.timed_out(where)
             except OSError as exc:
-                reason = os_reason(exc)
+                attempts.failed(where, os_reason(exc))
             else:
                 peer = sock.getpeername()
                 client = cls(sock, host=host, port=port, peer=(str(peer[0]), int(peer[1])),
                              server_hostname=hostname, ssl_context=ssl_context,
                              timeouts=timeouts, transcript=transcript)
-                client._note(f"connected to {where}")
-                if implicit_tls:
-                    try:
-                        await client._secure("tls", hostname)
-                    except BaseException:
-                        await client.close()
-                        raise
-                client._conn.awaiting.append(time.monotonic())  # the greeting answers it
+                await client._opened(where, implicit_tls, hostname)
                 return client
-            failures.append(f"{reason} ({where})")
-            note_to(transcript, f"connect to {where} failed: {reason}")
-        if timed_out == len(candidates):
-            raise StepTimeout("connect", "; ".join(failures))
-        raise ConnectError("connect", "; ".join(failures))
+        raise attempts.error()
 
     @property
     def closed(self) -> bool:

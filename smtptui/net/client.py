@@ -32,12 +32,12 @@ from smtptui.net.connection import (
     MAX_REPLY_OCTETS,
     READ_SIZE,
     ClientConnection,
+    ConnectAttempts,
     DataStats,
     Timeouts,
     candidate_addresses,
     family_of,
     format_seconds,
-    note_to,
     os_reason,
     resolve_failure,
     resolved_addresses,
@@ -143,8 +143,7 @@ class SMTPClient(ClientSteps):
         candidates = candidate_addresses(host, family, addresses)
         if candidates is None:
             candidates = await _resolve(host, port, family, timeouts.connect)
-        failures: list[str] = []
-        timed_out = 0
+        attempts = ConnectAttempts(transcript, timeouts.connect)
         for address in candidates:
             where = format_host_port(address, port)
             try:
@@ -152,10 +151,9 @@ class SMTPClient(ClientSteps):
                     reader, writer = await asyncio.open_connection(
                         address, port, limit=READ_SIZE, family=family_of(address))
             except TimeoutError:
-                timed_out += 1
-                reason = f"timed out after {format_seconds(timeouts.connect)} s"
+                attempts.timed_out(where)
             except OSError as exc:
-                reason = os_reason(exc)
+                attempts.failed(where, os_reason(exc))
             else:
                 sock = writer.get_extra_info("peername") or (address, port)
                 client = cls(
@@ -163,20 +161,9 @@ class SMTPClient(ClientSteps):
                     server_hostname=hostname, ssl_context=ssl_context, timeouts=timeouts,
                     transcript=transcript,
                 )
-                client._note(f"connected to {where}")
-                if implicit_tls:
-                    try:
-                        await client._secure("tls", hostname)
-                    except BaseException:
-                        await client.close()
-                        raise
-                client._conn.awaiting.append(time.monotonic())  # the greeting answers it
+                await client._opened(where, implicit_tls, hostname)
                 return client
-            failures.append(f"{reason} ({where})")
-            note_to(transcript, f"connect to {where} failed: {reason}")
-        if timed_out == len(candidates):
-            raise StepTimeout("connect", "; ".join(failures))
-        raise ConnectError("connect", "; ".join(failures))
+        raise attempts.error()
 
     # -- properties -------------------------------------------------------------------------
 

@@ -45,6 +45,7 @@ __all__ = [
     "MAX_REPLY_OCTETS",
     "READ_SIZE",
     "ClientConnection",
+    "ConnectAttempts",
     "DataCapture",
     "DataStats",
     "StartTLS",
@@ -201,6 +202,35 @@ def resolve_failure(host: str, exc: BaseException, timeout: float) -> ConnectErr
     if type(exc).__name__ == "gaierror":
         return ConnectError("resolve", f"{host}: {strerror or exc}")
     return ConnectError("resolve", f"{host}: {exc}")
+
+
+class ConnectAttempts:
+    """The addresses tried in turn and why each failed, for both drivers: every failure
+    is a transcript note, and the final error names them all -- a timeout only when
+    every address timed out (one policy, whichever driver connects)."""
+
+    __slots__ = ("_failures", "_timed_out", "_transcript", "timeout")
+
+    def __init__(self, transcript: Transcript, timeout: float) -> None:
+        self._transcript = transcript
+        self.timeout = timeout
+        self._failures: list[str] = []
+        self._timed_out = 0
+
+    def timed_out(self, where: str) -> None:
+        self._timed_out += 1
+        self.failed(where, f"timed out after {format_seconds(self.timeout)} s")
+
+    def failed(self, where: str, reason: str) -> None:
+        self._failures.append(f"{reason} ({where})")
+        note_to(self._transcript, f"connect to {where} failed: {reason}")
+
+    def error(self) -> ConnectError | StepTimeout:
+        """What to raise when no address answered."""
+        text = "; ".join(self._failures)
+        if self._timed_out == len(self._failures):
+            return StepTimeout("connect", text)
+        return ConnectError("connect", text)
 
 
 # --------------------------------------------------------------------- the connection

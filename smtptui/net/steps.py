@@ -470,3 +470,16 @@ class ClientSteps:
 
     def _note(self, text: str) -> None:
         self._conn.note(text)
+
+    async def _opened(self, where: str, implicit_tls: bool, hostname: str) -> None:
+        """The connection to ``where`` is up (either driver): say so, do the implicit
+        TLS handshake when asked (closing on failure), and await the greeting, which
+        answers the connect."""
+        self._note(f"connected to {where}")
+        if implicit_tls:
+            try:
+                await self._secure("tls", hostname)
+            except BaseException:
+                await self.close()
+                raise
+        self._conn.awaiting.append(time.monotonic())
