@@ -15,9 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 from smtptui.core.sasl import is_secret_line
 from smtptui.core.state import END_OF_DATA, GREETING, State, expected_codes
-from smtptui.session.events import StateChanged
+from smtptui.core.transcript import Direction
+from smtptui.session.events import LineSent, Note, StateChanged
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from smtptui.core.commands import Dialect
     from smtptui.core.diagnostics import Diagnostic
     from smtptui.core.ehlo import Capabilities
@@ -166,9 +169,40 @@ class SessionBase:
     _caps_before_tls: Capabilities | None
     _remote_data: bool
     _remote_verb: str
+    _subscribers: list[Callable[[Any], None]]
+    _replies_by_id: dict[int, Entry]
+
+    def subscribe(self, callback: Callable[[Any], None]) -> Callable[[], None]:
+        """Call ``callback(event)`` for every event from now on (synchronously, in
+        order). Returns the function that unsubscribes."""
+        self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._subscribers:
+                self._subscribers.remove(callback)
+
+        return unsubscribe
 
     def _emit(self, event: Any) -> None:
-        raise NotImplementedError
+        for callback in list(self._subscribers):
+            try:
+                callback(event)
+            except Exception as exc:  # noqa: BLE001 - a front-end bug must not end the session
+                from smtptui.session.autosave import log_exception
+
+                log_exception(exc, f"event subscriber {callback!r}")
+
+    def _route_entry(self, entry: Entry) -> None:
+        """A transcript entry as the event front ends get: a line sent, a note, the
+        remote's line after TURN; a reply waits until it is matched to its command."""
+        if entry.direction is Direction.CLIENT:
+            self._emit(LineSent(entry))
+        elif entry.direction is Direction.NOTE:
+            self._emit(Note(entry))
+        elif entry.reply is not None:
+            self._replies_by_id[id(entry.reply)] = entry  # emitted once matched
+        else:
+            self._on_remote_line(entry)
 
     @property
     def connected(self) -> bool:

@@ -53,8 +53,6 @@ from smtptui.session.events import (
     Connecting,
     Event,
     Failed,
-    LineSent,
-    Note,
     ReplyReceived,
     TLSUp,
 )
@@ -121,38 +119,10 @@ class OneShotSession(SessionBase):
         self._remote_verb = GREETING
         self._remote_data = False
         self._turn_quit = False
-        self.transcript.subscribe(self._on_entry)
+        self.transcript.subscribe(self._route_entry)
 
     # -- subscribing ------------------------------------------------------------------------
 
-    def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
-        """As :meth:`Session.subscribe <smtptui.session.Session.subscribe>`."""
-        self._subscribers.append(callback)
-
-        def unsubscribe() -> None:
-            if callback in self._subscribers:
-                self._subscribers.remove(callback)
-
-        return unsubscribe
-
-    def _emit(self, event: Event) -> None:
-        for callback in list(self._subscribers):
-            try:
-                callback(event)
-            except Exception as exc:  # noqa: BLE001 - a front-end bug must not end the session
-                from smtptui.session.autosave import log_exception
-
-                log_exception(exc, f"event subscriber {callback!r}")
-
-    def _on_entry(self, entry: Entry) -> None:
-        if entry.direction is Direction.CLIENT:
-            self._emit(LineSent(entry))
-        elif entry.direction is Direction.NOTE:
-            self._emit(Note(entry))
-        elif entry.reply is not None:
-            self._replies_by_id[id(entry.reply)] = entry  # emitted once matched
-        else:
-            self._on_remote_line(entry)
 
     # -- what the session knows -------------------------------------------------------------
 

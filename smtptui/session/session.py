@@ -64,8 +64,6 @@ from smtptui.session.events import (
     DataProgress,
     Event,
     Failed,
-    LineSent,
-    Note,
     ReplyReceived,
     ServerLog,
     TLSUp,
@@ -129,17 +127,6 @@ class Session(SessionBase):
 
     # -- subscribing ------------------------------------------------------------------------
 
-    def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
-        """Call ``callback(event)`` for every event from now on (synchronously, in order,
-        on the session's loop). Returns the function that unsubscribes."""
-        self._subscribers.append(callback)
-
-        def unsubscribe() -> None:
-            if callback in self._subscribers:
-                self._subscribers.remove(callback)
-
-        return unsubscribe
-
     async def events(self) -> AsyncIterator[Event]:
         """The events as an async iterator (until :class:`Closed`), for simple clients."""
         queue: asyncio.Queue[Event] = asyncio.Queue()
@@ -153,27 +140,13 @@ class Session(SessionBase):
         finally:
             unsubscribe()
 
-    def _emit(self, event: Event) -> None:
-        for callback in list(self._subscribers):
-            try:
-                callback(event)
-            except Exception as exc:  # noqa: BLE001 - a front-end bug must not end the session
-                log_exception(exc, f"event subscriber {callback!r}")
-
     def _on_entry(self, entry: Entry) -> None:
         if self.autosave is not None:
             self.autosave.add(entry)
             if self.autosave.error is not None:
                 error_text, self.autosave = self.autosave.error, None
                 self._emit(Failed("autosave", error_text))
-        if entry.direction is Direction.CLIENT:
-            self._emit(LineSent(entry))
-        elif entry.direction is Direction.NOTE:
-            self._emit(Note(entry))
-        elif entry.reply is not None:
-            self._replies_by_id[id(entry.reply)] = entry  # emitted once matched
-        else:
-            self._on_remote_line(entry)
+        self._route_entry(entry)
 
     def _on_server_event(self, event: ServerEvent) -> None:
         self._emit(ServerLog(event))
