@@ -19,6 +19,7 @@ from typing import Any
 
 from smtptui.core.grammar import check
 from smtptui.core.script import ScriptError, parse
+from smtptui.core.text import printable
 from smtptui.core.tomlkeys import locate_key_column, toml_error_position
 from smtptui.teaching.model import (
     DIALECTS,
@@ -58,12 +59,9 @@ class LessonError(ValueError):
         self.filename, self.line, self.column, self.problem = filename, line, column, problem
 
     def __str__(self) -> str:
-        return f"{self.filename}:{self.line}:{self.column}: {_one_line(self.problem)}"
-
-
-def _one_line(text: str) -> str:
-    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" if ord(c) < 0x100
-                   else f"\\u{ord(c):04x}" for c in text)
+        # One line, whatever the file held: the core's one escaping function.
+        return (f"{self.filename}:{self.line}:{self.column}: "
+                f"{printable(self.problem, None, backslash=False)}")
 
 
 def _typename(v: Any) -> str:
