@@ -14,15 +14,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from smtptui.commands.probe import add_connection_arguments
+from smtptui.commands.probe import TARGET_FORMS, add_connection_arguments
 
 USAGE = "smtptui [TARGET] [--persona NAME] [--world FILE] [connection options]"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", nargs="?", metavar="TARGET",
-                        help="host, host:port, [v6]:port, smtp://host[:port], "
-                             "smtps://host[:port] or @domain (pick one of its MX hosts); "
+                        help=f"{TARGET_FORMS}"
+                             " or @domain (pick one of its MX hosts); "
                              "none: the embedded teaching server")
     parser.add_argument("--persona", metavar="NAME",
                         help="the embedded server's persona: modern (default), rfc821, "

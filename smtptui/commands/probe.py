@@ -32,6 +32,10 @@ if TYPE_CHECKING:
 DEFAULT_CONCURRENCY = 20
 
 
+TARGET_FORMS = "host, host:port, [v6]:port, smtp://host[:port], smtps://host[:port]"
+"""How a TARGET may be written; each command's help adds the forms it also takes."""
+
+
 def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     """The options every command that connects shares (issue 3, "Targets")."""
     g = parser.add_argument_group("connection")
@@ -61,8 +65,7 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("targets", nargs="+", metavar="TARGET",
-                        help="host, host:port, [v6]:port, smtp://host[:port], "
-                             "smtps://host[:port], @domain[:port] or user@domain")
+                        help=f"{TARGET_FORMS}, @domain[:port] or user@domain")
     parser.add_argument("--json", action="store_true",
                         help="one JSON object per probed host per line")
     parser.add_argument("--concurrency", type=_positive_int, default=DEFAULT_CONCURRENCY,

@@ -34,7 +34,7 @@ import sys
 from typing import TYPE_CHECKING, TextIO
 
 from smtptui.commands._style import Style
-from smtptui.commands.probe import add_connection_arguments
+from smtptui.commands.probe import TARGET_FORMS, add_connection_arguments
 
 if TYPE_CHECKING:
     from smtptui.core.script import Script, Session
@@ -49,8 +49,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the .smtp script ('-' reads stdin), a lesson file (.toml) or a "
                              "catalogue lesson id or number")
     parser.add_argument("target", metavar="TARGET", nargs="?",
-                        help="host, host:port, [v6]:port, smtp://host[:port], "
-                             "smtps://host[:port], @domain[:port]")
+                        help=f"{TARGET_FORMS}"
+                             ", @domain[:port]")
     parser.add_argument("--world", metavar="FILE",
                         help="world of the embedded teaching server (used when no TARGET "
                              "is given; default: its built-in world)")

@@ -21,7 +21,7 @@ import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
 from smtptui.commands._style import Style
-from smtptui.commands.probe import add_connection_arguments
+from smtptui.commands.probe import TARGET_FORMS, add_connection_arguments
 from smtptui.core.frozen import fields, frozen, replace
 
 if TYPE_CHECKING:
@@ -85,8 +85,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = EPILOG
     parser.add_argument("target", metavar="TARGET", nargs="?",
-                        help="host, host:port, [v6]:port, smtp://host[:port], "
-                             "smtps://host[:port], @domain; default: the MX hosts of the "
+                        help=f"{TARGET_FORMS}"
+                             ", @domain; default: the MX hosts of the "
                              "first recipient's domain")
     parser.add_argument("--server", "-s", metavar="HOST[:PORT]",
                         help="the server, as swaks writes it (same as TARGET)")

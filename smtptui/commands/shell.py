@@ -16,7 +16,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from smtptui.commands.probe import add_connection_arguments
+from smtptui.commands.probe import TARGET_FORMS, add_connection_arguments
 
 if TYPE_CHECKING:
     from smtptui.session import OneShotSession, Session
@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", metavar="TARGET", nargs="?",
-                        help="host, host:port, [v6]:port, smtp://host[:port], "
-                             "smtps://host[:port], @domain[:port] (default: the embedded "
+                        help=f"{TARGET_FORMS}"
+                             ", @domain[:port] (default: the embedded "
                              "teaching server)")
     parser.add_argument("--world", metavar="FILE",
                         help="world of the embedded teaching server (no TARGET)")
