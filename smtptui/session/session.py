@@ -109,6 +109,8 @@ class Session(SessionBase):
         self._reader: asyncio.Task[None] | None = None
         self._wake: asyncio.Future[None] | None = None
         self._waiters: deque[asyncio.Future[Reply | None]] = deque()
+        self._handshake_done = asyncio.Event()  # cleared while the reader does a handshake
+        self._handshake_done.set()
         self._replies_by_id: dict[int, Entry] = {}
         self._send_lock = asyncio.Lock()
         self._caps_before_tls: Capabilities | None = None
@@ -428,7 +430,10 @@ class Session(SessionBase):
         """Until the reader finished the TLS handshake after a 220 to STARTTLS (it emits
         TLSUp, or Failed)."""
         while self.connected and self.state is State.TLS:
-            await asyncio.sleep(0.01)
+            if self._handshake_done.is_set():
+                await asyncio.sleep(0)  # the 220 is in; the reader starts the handshake next
+            else:
+                await self._handshake_done.wait()
 
     async def auth(self, mechanism: str, user: str, password: str) -> Reply | None:
         """AUTH with PLAIN, LOGIN or CRAM-MD5, the responses computed here and masked
@@ -590,11 +595,14 @@ class Session(SessionBase):
                                            UNSOLICITED_NOTE))
         if transition.after is State.TLS and reply.code == 220:
             self._caps_before_tls = tracker.capabilities  # for "what changed after TLS"
+            self._handshake_done.clear()
             try:
                 await client.secure()
             except SMTPClientError as exc:
                 await self._fail(exc.step, exc.reason, from_reader=True)
                 return False
+            finally:
+                self._handshake_done.set()
             if client.tls is not None:
                 self._emit(TLSUp(client.tls))
         if not burst or client.tracker.state is State.CLOSED:
