@@ -142,12 +142,3 @@ def _watchdog(seconds: float) -> threading.Timer:
     timer.daemon = True
     timer.start()
     return timer
-
-
-def __getattr__(name: str):  # type: ignore[no-untyped-def]
-    """``EmbeddedConnector`` moved to :mod:`smtptui.session.connect`."""
-    if name == "EmbeddedConnector":
-        from smtptui.session.connect import EmbeddedConnector
-
-        return EmbeddedConnector
-    raise AttributeError(name)

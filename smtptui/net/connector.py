@@ -38,9 +38,14 @@ class TargetConnector:
     family: int = 0
     blocking: bool = False
 
+    embedded = False  # the session layer's Connector interface: not the teaching server
+
     def label(self, session: Any = None) -> str:
         host, port = self.candidates[0][:2]
         return format_host_port(host, port)
+
+    async def aclose(self) -> None:
+        """Nothing to stop: a TARGET is someone else's server."""
 
     def client_class(self) -> type[ClientSteps]:
         if self.blocking:

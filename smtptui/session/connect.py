@@ -259,15 +259,6 @@ class DomainConnector:
         return None
 
 
-class _Target(TargetConnector):
-    """A TARGET: the same connector ``run`` always used, with the common interface."""
-
-    embedded = False
-
-    async def aclose(self) -> None:
-        return None
-
-
 def options(*, helo: str | None = None, starttls: str = "no", cafile: str | None = None,
             insecure: bool = False, timeout: float | None = None, resolver: str | None = None,
             family: int = 0) -> ProbeOptions:
@@ -339,7 +330,7 @@ def make_connector(target: str | None, options: ProbeOptions, *, tls: bool = Fal
     if parsed.mail_domain is not None or options.resolver is not None:
         return DomainConnector(parsed, options, ctx, timeouts)
     assert parsed.host is not None
-    return _Target([(parsed.host, parsed.port, None, None)], implicit_tls=parsed.implicit_tls,
+    return TargetConnector([(parsed.host, parsed.port, None, None)], implicit_tls=parsed.implicit_tls,
                    ssl_context=ctx, timeouts=timeouts, family=options.family,
                    blocking=blocking)
 
