@@ -38,7 +38,8 @@ from smtptui.commands.probe import TARGET_FORMS, add_connection_arguments
 
 if TYPE_CHECKING:
     from smtptui.core.script import Script, Session
-    from smtptui.net.runner import Connector, RunResult, StepResult
+    from smtptui.net.runner import RunResult, StepResult
+    from smtptui.session.connect import Connector
 
 PREVIEW_LINES = 20
 """Message data lines shown per DATA block (the rest is summarised)."""
@@ -154,9 +155,7 @@ async def _play(script: Script, connector: Connector, starttls: str,
         return await run_script(script, await _resolve(connector), on_step=on_step,
                                 starttls=starttls, on_session=on_session)  # type: ignore[arg-type]
     finally:
-        aclose = getattr(connector, "aclose", None)  # the embedded server's connector
-        if aclose is not None:
-            await aclose()
+        await connector.aclose()  # stops the embedded server; a TARGET has nothing to stop
 
 
 def _embedded_connector(args: argparse.Namespace) -> Connector:
