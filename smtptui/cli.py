@@ -34,8 +34,30 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+def _columns() -> int:
+    """The help width ``shutil.get_terminal_size`` would give (``COLUMNS``, else the
+    terminal, else 80), without importing shutil: argparse makes a help formatter for
+    every argument it adds, and its own width lookup imports shutil (and bz2, lzma)
+    at every start, help or not."""
+    import os
+
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse exits 2 on usage errors; keep that, with a one-line message."""
+
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        return self.formatter_class(prog=self.prog, width=_columns() - 2)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)

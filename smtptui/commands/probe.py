@@ -21,11 +21,13 @@ from __future__ import annotations
 import argparse
 import socket
 import sys
-from typing import TYPE_CHECKING, TextIO
 
 from smtptui.commands._style import Style
 
+TYPE_CHECKING = False  # typing is for type checkers: not imported at start-up
 if TYPE_CHECKING:
+    from typing import TextIO
+
     from smtptui.net.probe import ProbeOptions, ProbeResult
     from smtptui.net.targets import Target
 

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING, Any
 
 from smtptui.commands.probe import TARGET_FORMS, add_connection_arguments
 
+TYPE_CHECKING = False  # typing is for type checkers: not imported at start-up
 if TYPE_CHECKING:
+    from typing import Any
+
     from smtptui.session import OneShotSession, Session
 
 

@@ -19,12 +19,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
 
 from smtptui.core.diagnostics import Diagnostic, error, warning
 from smtptui.core.extensions import describe
 from smtptui.core.frozen import frozen
 from smtptui.core.replies import Reply
+
+TYPE_CHECKING = False  # typing is for type checkers: not imported at start-up
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Capabilities", "Capability", "parse_ehlo"]
 

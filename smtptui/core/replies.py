@@ -19,10 +19,13 @@ and for lines that need a diagnostic.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from smtptui.core.diagnostics import Diagnostic, Severity
 from smtptui.core.frozen import frozen
+
+TYPE_CHECKING = False  # typing is for type checkers: not imported at start-up
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "MAX_REPLY_LINE",

@@ -12,19 +12,23 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Literal, overload
 
 from smtptui.core.diagnostics import Diagnostic
 from smtptui.core.frozen import frozen
 from smtptui.core.text import printable
 
+TYPE_CHECKING = False  # typing is for type checkers: not imported at start-up
 if TYPE_CHECKING:
+    from typing import Any, Literal, overload
+
     from smtptui.core.replies import Reply
 
-__all__ = ["Direction", "Entry", "Notation", "Transcript", "entry_lines", "entry_record",
-           "escape_bytes", "hide_tokens", "mask", "secret_tokens"]
+    Notation = Literal["rfc5321", "rfc821"]
+else:
+    Notation = str  # an annotation alias: the two notations are checked where used
 
-Notation = Literal["rfc5321", "rfc821"]
+__all__ = ["Direction", "Entry", "Notation", "Transcript", "entry_lines", "entry_record",
+           "escape_bytes", "hide_tokens", "mask", "script_lines", "secret_tokens"]
 
 
 class Direction(str, enum.Enum):
@@ -131,6 +135,17 @@ def entry_lines(entry: Entry, notation: Notation = "rfc5321",
     return [prefix + line for line in _display_lines(entry, tokens)]
 
 
+def script_lines(entry: Entry, tokens: Iterable[str] = ()) -> list[str]:
+    """One entry as lines of a replayable ``.smtp`` script: ``C:``/``S:`` lines, secrets
+    masked (``tokens``: secrets sent earlier, hidden if repeated, e.g. a transcript's
+    ``secrets``), a local note as a ``#`` comment (``smtptui run`` skips it). What
+    autosave appends and the shell's pipe mode and ``/save`` write."""
+    lines = entry_lines(entry, tokens=tokens)
+    if entry.direction is Direction.NOTE:
+        lines = ["# " + line for line in lines]
+    return lines
+
+
 def _display_lines(entry: Entry, tokens: Iterable[str] = ()) -> list[str]:
     if entry.secret:
         return [mask(entry)]
@@ -223,10 +238,12 @@ class Transcript(Sequence[Entry]):
     def __iter__(self) -> Iterator[Entry]:
         return iter(self._entries)
 
-    @overload
-    def __getitem__(self, index: int) -> Entry: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[Entry]: ...
+    if TYPE_CHECKING:
+        @overload
+        def __getitem__(self, index: int) -> Entry: ...
+        @overload
+        def __getitem__(self, index: slice) -> list[Entry]: ...
+
     def __getitem__(self, index: int | slice) -> Entry | list[Entry]:
         return self._entries[index]
 

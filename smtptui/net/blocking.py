@@ -22,7 +22,6 @@ import socket
 import time
 from collections import deque
 from collections.abc import Coroutine, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
 
 from smtptui.core.state import State
 from smtptui.core.transcript import Direction, Entry
@@ -43,15 +42,18 @@ from smtptui.net.errors import ConnectError, ServerClosed, StepTimeout, TLSFailu
 from smtptui.net.steps import ClientSteps, VerifyFailed
 from smtptui.net.targets import format_host_port
 
+TYPE_CHECKING = False  # typing is for type checkers: not imported at start-up
 if TYPE_CHECKING:
     import ssl
+    from typing import Any, TypeVar
 
     from smtptui.core.transcript import Transcript
     from smtptui.net.tls import TLSInfo
 
+    T = TypeVar("T")
+
 __all__ = ["BlockingSMTPClient", "run_blocking"]
 
-T = TypeVar("T")
 
 DEFAULT_TIMEOUTS = Timeouts()
 

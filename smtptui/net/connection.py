@@ -21,7 +21,6 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Sequence
-from typing import Literal
 
 from smtptui.core.commands import COMMANDS
 from smtptui.core.data import DotStuffer
@@ -69,8 +68,14 @@ discarded, so what a hostile server can make us hold per reply is bounded."""
 DATA_TRANSCRIPT_LIMIT = 64 * 1024
 """Message octets kept in the transcript per DATA; the rest is counted, not kept."""
 
-StartTLS = Literal["auto", "yes", "no"]
-"""When to upgrade a plain connection: when advertised, always (fail if not), never."""
+TYPE_CHECKING = False  # typing is for type checkers: not imported at start-up
+if TYPE_CHECKING:
+    from typing import Literal
+
+    StartTLS = Literal["auto", "yes", "no"]
+    """When to upgrade a plain connection: when advertised, always (fail if not), never."""
+else:
+    StartTLS = str  # an annotation alias at run time; the values are checked where parsed
 
 def _families() -> tuple[int, int]:
     """``socket.AF_INET`` and ``socket.AF_INET6`` without importing socket here (the

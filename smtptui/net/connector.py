@@ -7,15 +7,16 @@ command can connect without importing the script model, the asyncio client or as
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
 
 from smtptui.core.frozen import frozen
 from smtptui.net.connection import Timeouts
 from smtptui.net.errors import SMTPClientError
 from smtptui.net.targets import format_host_port
 
+TYPE_CHECKING = False  # typing is for type checkers: not imported at start-up
 if TYPE_CHECKING:
     import ssl
+    from typing import Any
 
     from smtptui.core.transcript import Transcript
     from smtptui.net.steps import ClientSteps

@@ -19,15 +19,16 @@ import ipaddress
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
 
 from smtptui.core.frozen import frozen
 from smtptui.net.connection import StartTLS, Timeouts
 from smtptui.net.errors import SMTPClientError, printable
 
+TYPE_CHECKING = False  # typing is for type checkers: not imported at start-up
 if TYPE_CHECKING:
     import asyncio
     import ssl
+    from typing import Any
 
     from smtptui.core.ehlo import Capabilities, Capability
     from smtptui.core.replies import Reply

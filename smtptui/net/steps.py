@@ -19,7 +19,6 @@ import time
 from collections import deque
 from collections.abc import AsyncIterable, Callable, Iterable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
 
 from smtptui.core.data import DotStuffer
 from smtptui.core.replies import Reply
@@ -37,8 +36,10 @@ from smtptui.net.errors import (
     TLSFailure,
 )
 
+TYPE_CHECKING = False  # typing is for type checkers: not imported at start-up
 if TYPE_CHECKING:
     from ssl import SSLContext
+    from typing import Any, Self
 
     from smtptui.core.ehlo import Capabilities
     from smtptui.core.state import SessionTracker, State

@@ -14,11 +14,14 @@ host takes :class:`OneShotSession` (no event loop, no asyncio) and never imports
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # typing is for type checkers: not imported at start-up
 if TYPE_CHECKING:
+    from typing import Any
+
+    from smtptui.core.transcript import script_lines
     from smtptui.net.errors import printable
-    from smtptui.session.autosave import History, private_file, script_lines
+    from smtptui.session.autosave import History, private_file
     from smtptui.session.common import SessionError
     from smtptui.session.connect import (
         Connector,
@@ -39,7 +42,7 @@ _WHERE = {
     "printable": "smtptui.net.errors",
     "History": "smtptui.session.autosave",
     "private_file": "smtptui.session.autosave",
-    "script_lines": "smtptui.session.autosave",
+    "script_lines": "smtptui.core.transcript",
     "ConnectSpec": "smtptui.session.connect",
     "Connector": "smtptui.session.connect",
     "DomainConnector": "smtptui.session.connect",

@@ -17,14 +17,14 @@ import time
 import traceback
 from collections import deque
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from smtptui.core.transcript import Direction, Entry, entry_lines, secret_tokens
+from smtptui.core.transcript import Entry, script_lines, secret_tokens
 
+TYPE_CHECKING = False  # typing is for type checkers: not imported at start-up
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-__all__ = ["Autosave", "History", "data_dir", "log_exception", "private_file", "script_lines"]
+__all__ = ["Autosave", "History", "data_dir", "log_exception", "private_file"]
 
 HISTORY_KEEP = 1000
 """Lines of command history loaded at start (the file keeps growing; only these load)."""
@@ -69,16 +69,6 @@ def private_file(path: Path, mode: str = "a") -> int:
 
 
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def script_lines(entry: Entry, tokens: Iterable[str] = ()) -> list[str]:
-    """One entry as lines of a replayable ``.smtp`` script: ``C:``/``S:`` lines, secrets
-    masked (``tokens``: secrets sent earlier, hidden if repeated, e.g. a transcript's
-    ``secrets``), a local note as a ``#`` comment (``smtptui run`` skips it)."""
-    lines = entry_lines(entry, tokens=tokens)
-    if entry.direction is Direction.NOTE:
-        lines = ["# " + line for line in lines]
-    return lines
 
 
 class Autosave:

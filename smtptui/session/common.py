@@ -11,15 +11,16 @@ imports asyncio.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
 
 from smtptui.core.sasl import is_secret_line
 from smtptui.core.state import END_OF_DATA, GREETING, State, expected_codes
 from smtptui.core.transcript import Direction
 from smtptui.session.events import LineSent, Note, StateChanged
 
+TYPE_CHECKING = False  # typing is for type checkers: not imported at start-up
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Any
 
     from smtptui.core.commands import Dialect
     from smtptui.core.diagnostics import Diagnostic

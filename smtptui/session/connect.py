@@ -17,8 +17,6 @@ run``, ``serve``, the app and the shell all get theirs from :func:`make_connecto
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
 
 # Light on purpose: a one-shot command (send) connects from here without importing
 # asyncio, the asyncio client or the script runner; they are imported where used.
@@ -27,9 +25,12 @@ from smtptui.net.connection import Timeouts
 from smtptui.net.connector import TargetConnector
 from smtptui.net.errors import ConnectError
 
+TYPE_CHECKING = False  # typing is for type checkers: not imported at start-up
 if TYPE_CHECKING:
     import asyncio
     import ssl
+    from pathlib import Path
+    from typing import Any, Protocol
 
     from smtptui.core.transcript import Transcript
     from smtptui.net.client import SMTPClient
@@ -55,17 +56,20 @@ __all__ = [
 ]
 
 
-class Connector(Protocol):
-    """Opens one connection (for a script session, or an interactive one)."""
+if TYPE_CHECKING:
+    class Connector(Protocol):
+        """Opens one connection (for a script session, or an interactive one)."""
 
-    embedded: bool
+        embedded: bool
 
-    def label(self, hint: Any = None) -> str: ...
+        def label(self, hint: Any = None) -> str: ...
 
-    async def __call__(self, hint: Any = None, *,
-                       transcript: Transcript | None = None) -> SMTPClient: ...
+        async def __call__(self, hint: Any = None, *,
+                           transcript: Transcript | None = None) -> SMTPClient: ...
 
-    async def aclose(self) -> None: ...
+        async def aclose(self) -> None: ...
+else:
+    Connector = object  # an interface for type checkers; any object with these methods
 
 
 def timeouts_for(timeout: float | None) -> Timeouts:
@@ -127,6 +131,8 @@ class EmbeddedConnector:
 
     def cafile(self, hint: Any = None) -> Path:
         """The embedded server's self-signed certificate (made on first use)."""
+        from pathlib import Path
+
         from smtptui.server.app import data_dir
         from smtptui.server.tls import cert_paths
 

@@ -9,11 +9,12 @@ is in the entries exactly as received: a front end makes it safe for its termina
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from smtptui.core.frozen import frozen
 
+TYPE_CHECKING = False  # typing is for type checkers: not imported at start-up
 if TYPE_CHECKING:
+    from typing import Any
+
     from smtptui.core.codes import Explanation
     from smtptui.core.ehlo import Capabilities
     from smtptui.core.replies import Reply

@@ -28,7 +28,6 @@ import select
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine, Generator
-from typing import TYPE_CHECKING, Any, TypeVar
 
 from smtptui.core.state import GREETING, State
 from smtptui.core.transcript import Direction, Entry, Transcript
@@ -57,7 +56,10 @@ from smtptui.session.events import (
     TLSUp,
 )
 
+TYPE_CHECKING = False  # typing is for type checkers: not imported at start-up
 if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
     from smtptui.core.commands import Dialect
     from smtptui.core.diagnostics import Diagnostic
     from smtptui.core.ehlo import Capabilities
@@ -65,9 +67,10 @@ if TYPE_CHECKING:
     from smtptui.net.blocking import BlockingSMTPClient
     from smtptui.session.connect import Connector
 
+    T = TypeVar("T")
+
 __all__ = ["OneShotSession", "PendingReply", "run_blocking"]
 
-T = TypeVar("T")
 
 
 def run_blocking(coro: Coroutine[Any, Any, T]) -> T:

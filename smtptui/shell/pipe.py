@@ -35,22 +35,22 @@ unless the session needs an event loop.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import stat
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, TextIO
 
 from smtptui.core.commands import lookup
+from smtptui.core.frozen import frozen
 from smtptui.core.state import State
 from smtptui.core.transcript import entry_record
 from smtptui.session import SessionError, printable, script_lines
 from smtptui.session.events import Failed, LineSent, Note, RemoteLine, ReplyReceived
 from smtptui.shell.render import diagnostic_line
 
+TYPE_CHECKING = False  # typing is for type checkers only: pipe mode starts fast
 if TYPE_CHECKING:
     import asyncio
+    from collections.abc import Awaitable, Callable
+    from typing import TextIO
 
     from smtptui.core.replies import Reply
     from smtptui.session import OneShotSession, Session
@@ -71,7 +71,7 @@ class InputError(Exception):
     """Input that cannot be sent (one line for the user; exit 2)."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class PipeOptions:
     pipeline: bool = False
     strict: bool = False
@@ -194,6 +194,8 @@ class _Output:
         if self.as_json:
             if self.start is None:
                 self.start = entry.timestamp
+            import json  # only for --json
+
             secrets = self.session.transcript.secrets  # hidden wherever they reappear
             self.out.write(json.dumps(entry_record(entry, self.start, secrets),
                                       ensure_ascii=True) + "\n")

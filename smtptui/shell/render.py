@@ -11,11 +11,10 @@ characters escaped) or :func:`smtptui.session.printable`. No prompt_toolkit here
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from smtptui.core.transcript import Direction, entry_lines, escape_bytes
 from smtptui.session import printable
 
+TYPE_CHECKING = False  # typing is for type checkers: not imported at start-up
 if TYPE_CHECKING:
     from smtptui.core.codes import Explanation
     from smtptui.core.diagnostics import Diagnostic
