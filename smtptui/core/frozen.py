@@ -5,7 +5,8 @@ imports ``inspect`` (and with it ``ast``, ``dis``, ``tokenize``), about 8 ms, an
 decorated class costs another ~0.5 ms at import (six methods compiled, the class built
 twice). ``smtptui check``, ``probe`` and ``send`` import a few dozen value types, so that
 was a third of their start-up. ``@frozen`` keeps the semantics those types rely on and
-costs a fifth of that: one small compiled ``__init__`` per class, the rest shared.
+costs a fraction of that: one small ``__init__`` per class, compiled when its first
+instance is made (most classes a start-up imports it never makes), the rest shared.
 
 What ``@frozen`` gives, as the dataclass did: ``__slots__``; ``__init__`` taking the
 annotated fields in order, positionally or by keyword, with the class-level values as
@@ -104,11 +105,11 @@ def frozen(cls: type[_T]) -> type[_T]:
     first_default = next((k for k, n in enumerate(names) if n in defaults), len(names))
     if any(n not in defaults for n in names[first_default:]):
         raise TypeError(f"{cls.__name__}: a field without a default follows one with one")
-    init = _init(names, defaults, "__post_init__" in namespace)
+    built: list[type] = []
+    init = _first_init(built, names, defaults, "__post_init__" in namespace)
     eq, hash_ = _eq_and_hash(names)
     for method in (init, eq, hash_):
-        method.__qualname__ = f"{cls.__qualname__}.{method.__name__}"
-        method.__module__ = cls.__module__
+        _name_method(method, cls)
     namespace.pop("__dict__", None)
     namespace.pop("__weakref__", None)
     own_hash = namespace.get("__hash__")
@@ -119,7 +120,30 @@ def frozen(cls: type[_T]) -> type[_T]:
         __eq__=namespace.get("__eq__", eq),
         __hash__=own_hash if own_hash is not None else hash_,
     )
-    return type(cls)(cls.__name__, cls.__bases__, namespace)  # type: ignore[return-value]
+    built.append(type(cls)(cls.__name__, cls.__bases__, namespace))
+    return built[0]  # type: ignore[return-value]
+
+
+def _name_method(method: Callable[..., object], cls: type) -> None:
+    method.__qualname__ = f"{cls.__qualname__}.{method.__name__}"
+    method.__module__ = cls.__module__
+
+
+def _first_init(built: list[type], names: tuple[str, ...], defaults: dict[str, object],
+                post_init: bool) -> Callable[..., None]:
+    """An ``__init__`` that compiles the real one on the first instance, puts it on the
+    class and calls it: compiling is most of what decorating costs, and a start-up
+    imports dozens of value classes of which it makes a few (``built`` holds the class,
+    made after this function)."""
+
+    def __init__(self: object, *args: object, **kwargs: object) -> None:
+        cls = built[0]
+        init = _init(names, defaults, post_init)
+        _name_method(init, cls)
+        cls.__init__ = init  # type: ignore[misc]
+        init(self, *args, **kwargs)
+
+    return __init__
 
 
 def fields(obj: object) -> tuple[str, ...]:

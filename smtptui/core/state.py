@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from types import MappingProxyType
 
-from smtptui.core.commands import COMMANDS, CommandSpec, Dialect, Origin
+from smtptui.core.commands import COMMANDS, CommandSpec, Origin
 from smtptui.core.diagnostics import Diagnostic, warning
 from smtptui.core.frozen import frozen
 
@@ -34,6 +34,7 @@ TYPE_CHECKING = False  # typing is for type checkers: not imported at start-up
 if TYPE_CHECKING:
     from typing import Literal
 
+    from smtptui.core.commands import Dialect
     from smtptui.core.ehlo import Capabilities
     from smtptui.core.replies import Reply
 

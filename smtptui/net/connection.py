@@ -47,6 +47,7 @@ __all__ = [
     "ConnectAttempts",
     "DataCapture",
     "DataStats",
+    "ProbeOptions",
     "StartTLS",
     "Timeouts",
     "candidate_addresses",
@@ -70,6 +71,7 @@ DATA_TRANSCRIPT_LIMIT = 64 * 1024
 
 TYPE_CHECKING = False  # typing is for type checkers: not imported at start-up
 if TYPE_CHECKING:
+    import ssl
     from typing import Literal
 
     StartTLS = Literal["auto", "yes", "no"]
@@ -145,6 +147,33 @@ class Timeouts:
             if not value > 0:
                 raise ValueError(f"{name} timeout must be a positive number of seconds, "
                                  f"not {value!r}")
+
+
+@frozen
+class ProbeOptions:
+    """How to connect, and probe: ``smtptui probe`` shares one across its targets; the
+    sessions and one-shot commands connect with one (``session.connect.options``)."""
+
+    helo: str
+    starttls: StartTLS = "auto"
+    cafile: str | None = None
+    insecure: bool = False
+    timeout: float | None = None              # one deadline per step; None = client defaults
+    resolver: tuple[str, int] | None = None   # DNS server instead of the system's
+    family: int = 0                           # 0, socket.AF_INET or socket.AF_INET6
+    ptr: bool = True                          # look up the PTR of the connected address
+    ssl_context: ssl.SSLContext | None = None  # prebuilt (make_tls_context); else on first use
+
+    @property
+    def timeouts(self) -> Timeouts:
+        if self.timeout is None:
+            return Timeouts()
+        t = self.timeout
+        return Timeouts(connect=t, greeting=t, reply=t, data=t)
+
+    @property
+    def dns_timeout(self) -> float:
+        return 5.0 if self.timeout is None else self.timeout
 
 
 @frozen

@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from types import MappingProxyType
 
 from smtptui.core.frozen import frozen
-from smtptui.net.connection import StartTLS, Timeouts
+from smtptui.net.connection import ProbeOptions
 from smtptui.net.errors import SMTPClientError, printable
 
 TYPE_CHECKING = False  # typing is for type checkers: not imported at start-up
@@ -47,32 +47,6 @@ def make_tls_context(*, cafile: str | None = None, insecure: bool = False) -> ss
 # The steps a probe times, in order; the first five are the JSON ``timings_ms`` keys.
 JSON_TIMINGS = ("connect", "banner", "ehlo", "starttls", "total")
 STEPS = ("connect", "banner", "ehlo", "starttls", "ehlo_tls", "quit", "total")
-
-
-@frozen
-class ProbeOptions:
-    """How to probe; shared by every target of one run."""
-
-    helo: str
-    starttls: StartTLS = "auto"
-    cafile: str | None = None
-    insecure: bool = False
-    timeout: float | None = None              # one deadline per step; None = client defaults
-    resolver: tuple[str, int] | None = None   # DNS server instead of the system's
-    family: int = 0                           # 0, socket.AF_INET or socket.AF_INET6
-    ptr: bool = True                          # look up the PTR of the connected address
-    ssl_context: ssl.SSLContext | None = None  # prebuilt (make_tls_context); else on first use
-
-    @property
-    def timeouts(self) -> Timeouts:
-        if self.timeout is None:
-            return Timeouts()
-        t = self.timeout
-        return Timeouts(connect=t, greeting=t, reply=t, data=t)
-
-    @property
-    def dns_timeout(self) -> float:
-        return 5.0 if self.timeout is None else self.timeout
 
 
 @frozen

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
     from smtptui.core.transcript import Transcript
     from smtptui.net.client import SMTPClient
-    from smtptui.net.probe import ProbeOptions
+    from smtptui.net.connection import ProbeOptions
     from smtptui.net.targets import Target
     from smtptui.server.app import ServerEvent
     from smtptui.server.world import World
@@ -273,7 +273,7 @@ def options(*, helo: str | None = None, starttls: str = "no", cafile: str | None
     ``resolver`` is ``IP[:PORT]``; ValueError (a usage error, one line) when it or
     ``cafile`` is unusable. ``helo`` defaults to ``localhost`` here: looking up this
     machine's FQDN can take seconds, and an interactive user types their own EHLO."""
-    from smtptui.net.probe import ProbeOptions
+    from smtptui.net.connection import ProbeOptions
 
     if cafile is not None:
         try:
@@ -382,7 +382,7 @@ def connector_for(spec: ConnectSpec, *, on_event: Callable[[ServerEvent], None] 
     built world for the embedded server (a lesson's), instead of ``spec.world``."""
     import socket
 
-    from smtptui.net.probe import ProbeOptions
+    from smtptui.net.connection import ProbeOptions
 
     if spec.target is not None and spec.world is not None:
         raise ValueError("--world configures the embedded teaching server; it cannot be "

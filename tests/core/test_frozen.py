@@ -100,3 +100,44 @@ def test_a_field_without_default_after_one_with_is_refused() -> None:
         class Bad:
             a: int = 0
             b: int  # type: ignore[misc]
+
+
+def test_init_is_compiled_on_the_first_instance_with_the_same_errors() -> None:
+    @frozen
+    class Late:
+        a: int
+        b: str = "b"
+
+        def __post_init__(self) -> None:
+            if self.a < 0:
+                raise ValueError("negative")
+
+    first_init = Late.__init__
+    # A wrong call on the first use is refused as the compiled __init__ refuses it ...
+    with pytest.raises(TypeError, match="missing 1 required positional argument: 'a'"):
+        Late()  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="unexpected keyword argument 'c'"):
+        Late(1, c=2)  # type: ignore[call-arg]
+    # ... and from then on the class has the compiled one, named as a method of it.
+    assert Late.__init__ is not first_init
+    assert Late.__init__.__qualname__.endswith("Late.__init__")
+    assert Late(1) == Late(a=1, b="b") and Late(2, "x").b == "x"
+    with pytest.raises(ValueError, match="negative"):
+        Late(-1)
+
+
+def test_a_subclass_made_first_compiles_the_init_of_the_value_class() -> None:
+    @frozen
+    class Base:
+        a: int
+
+    class Named(Base):
+        __slots__ = ()
+
+        def name(self) -> str:
+            return f"n{self.a}"
+
+    stub = Base.__init__
+    assert Named(3).name() == "n3"
+    assert Base.__init__ is not stub and Named.__init__ is Base.__init__
+    assert Base(3).a == 3
