@@ -1,3 +1,3 @@
-from smtptui.cli import main
+from smtptui.cli import entry
 
-raise SystemExit(main())
+entry()

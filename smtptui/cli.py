@@ -131,6 +131,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _run(importlib.import_module(SUBCOMMANDS[args.command][0]), args)
 
 
+def entry() -> None:
+    """The console script and ``python -m smtptui``: :func:`main`, then a quick exit.
+
+    Python's own exit tears down every module and collects every object, about 5 ms
+    once the client's modules are loaded: a tenth of a one-shot ``probe`` or pipe-mode
+    session, which are measured against swaks. What that teardown does that matters
+    is done here -- the ``atexit`` handlers run (``weakref.finalize`` among them) and
+    stdout and stderr are flushed -- then the process ends with ``os._exit``. With a
+    thread still running, or a ``SystemExit`` from inside (a usage error, ``--help``),
+    Python exits as usual. Calling :func:`main` (tests, embedding) is unaffected."""
+    code = main()
+    threading = sys.modules.get("threading")
+    if threading is not None and threading.active_count() > 1:
+        raise SystemExit(code)
+    import atexit
+    import os
+
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (AttributeError, OSError, ValueError):
+            # No stream, or a reader that went away (`smtptui lessons | head -1`):
+            # nothing more can be written; the status is still the command's.
+            pass
+    os._exit(code)
+
+
 def _run(module: object, args: argparse.Namespace) -> int:
     try:
         return int(module.run(args) or 0)  # type: ignore[attr-defined]

@@ -118,9 +118,9 @@ def os_reason(exc: OSError) -> str:
 
 def is_ip(host: str) -> bool:
     """An IP address literal (a zone id allowed): the core's one test."""
-    from smtptui.core.text import ip_literal
+    from smtptui.core.text import dotted_quad, ip_literal
 
-    return ip_literal(host) is not None
+    return dotted_quad(host) or ip_literal(host) is not None
 
 
 def family_of(address: str) -> int:

@@ -15,10 +15,10 @@ Parsing is pure (no DNS); errors are ValueError with a message that names the pr
 
 from __future__ import annotations
 
-import ipaddress
 import re
 
 from smtptui.core.frozen import frozen
+from smtptui.core.text import dotted_quad
 
 __all__ = ["SMTPS_PORT", "SMTP_PORT", "Target", "parse_target"]
 
@@ -113,6 +113,8 @@ def _parse_mail_domain(text: str, original: str, implicit_tls: bool, default_por
         host, port = _split_host_port(rest, original, default_port)
         return Target(host, port, implicit_tls, None, original)
     host, port = _split_host_port(rest, original, default_port)
+    import ipaddress  # in the functions that need it: not for a plain a.b.c.d target
+
     try:
         ipaddress.ip_address(host)
     except ValueError:
@@ -126,6 +128,23 @@ def _parse_mail_domain(text: str, original: str, implicit_tls: bool, default_por
 
 
 def _split_host_port(text: str, original: str, default_port: int) -> tuple[str, int]:
+    if text.startswith("[") or text.count(":") > 1:
+        return _address_and_port(text, original, default_port)
+    if "]" in text:
+        raise ValueError(f"target {original!r}: ']' without a matching '['")
+    host, sep, port_text = text.partition(":")
+    port = _parse_port(port_text, original) if sep else default_port
+    if not host:
+        raise ValueError(f"target {original!r}: empty host name")
+    _check_host_name(host, original)
+    return host, port
+
+
+def _address_and_port(text: str, original: str, default_port: int) -> tuple[str, int]:
+    """``[address]``, ``[address]:port`` or a bare IPv6 address (``text`` starts with
+    ``[`` or has more than one colon)."""
+    import ipaddress
+
     if text.startswith("["):
         close = text.find("]")
         if close < 0:
@@ -148,24 +167,15 @@ def _split_host_port(text: str, original: str, default_port: int) -> tuple[str, 
         return inner, _parse_port(after[1:], original)
     if "]" in text:
         raise ValueError(f"target {original!r}: ']' without a matching '['")
-
-    if text.count(":") > 1:
-        # A bare IPv6 address: no port possible (use [addr]:port).
-        try:
-            ipaddress.ip_address(text)
-        except ValueError:
-            raise ValueError(
-                f"target {original!r} is not a valid IPv6 address "
-                f"(to give a port with an IPv6 address write [address]:port)"
-            ) from None
-        return text, default_port
-
-    host, sep, port_text = text.partition(":")
-    port = _parse_port(port_text, original) if sep else default_port
-    if not host:
-        raise ValueError(f"target {original!r}: empty host name")
-    _check_host_name(host, original)
-    return host, port
+    # A bare IPv6 address: no port possible (use [addr]:port).
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        raise ValueError(
+            f"target {original!r} is not a valid IPv6 address "
+            f"(to give a port with an IPv6 address write [address]:port)"
+        ) from None
+    return text, default_port
 
 
 def _parse_port(text: str, original: str) -> int:
@@ -181,6 +191,10 @@ def _parse_port(text: str, original: str) -> int:
 
 def _check_host_name(host: str, original: str) -> None:
     if host.replace(".", "").isdigit():
+        if dotted_quad(host):
+            return
+        import ipaddress
+
         try:
             ipaddress.IPv4Address(host)
         except ValueError:

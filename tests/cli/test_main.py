@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -30,6 +31,51 @@ def test_console_script_is_installed() -> None:
     p = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60,
                        check=False)
     assert p.returncode == 0 and p.stdout.strip() == f"smtptui {__version__}"
+
+
+# ------------------------------------------------- the quick exit (cli.entry) keeps it all
+
+
+def test_quick_exit_keeps_the_status_and_every_line_written_to_a_pipe() -> None:
+    lines = "".join(f"{'NOOP' if i % 2 else 'FOO'} {i}\n" for i in range(4000))
+    p = subprocess.run([sys.executable, "-m", "smtptui", "check", "-"], input=lines,
+                       capture_output=True, text=True, timeout=60, check=False,
+                       env={**os.environ, "NO_COLOR": "1"})
+    assert p.returncode == 1 and p.stderr == ""  # FOO is an error: status 1, as main()
+    out = p.stdout.splitlines()
+    assert out[0] == "1: FOO 0" and out[-1] == "4000: ok  NOOP 3999"  # the last line too
+    assert [int(line.split(":")[0]) for line in out if line[:1].isdigit()] == list(
+        range(1, 4001))
+
+
+def test_quick_exit_runs_atexit_handlers() -> None:
+    code = ("import atexit, sys\n"
+            "atexit.register(lambda: print('atexit ran', flush=True))\n"
+            "sys.argv = ['smtptui', 'explain', '250']\n"
+            "from smtptui.cli import entry\n"
+            "entry()\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=60, check=False, env={**os.environ, "NO_COLOR": "1"})
+    assert p.returncode == 0 and p.stderr == ""
+    assert "250" in p.stdout and p.stdout.endswith("atexit ran\n")
+
+
+def test_quick_exit_after_the_reader_went_away_is_quiet(tmp_path: Path) -> None:
+    # `smtptui check - < many-lines | head -c 1`: the reader goes away while the output
+    # (much more than a pipe holds) is still being written.
+    lines = tmp_path / "lines"
+    lines.write_bytes(b"FOO\n" * 20000)
+    r, w = os.pipe()
+    with lines.open("rb") as stdin:
+        proc = subprocess.Popen([sys.executable, "-m", "smtptui", "check", "-"],
+                                stdin=stdin, stdout=w, stderr=subprocess.PIPE,
+                                env={**os.environ, "NO_COLOR": "1"})
+    os.close(w)
+    os.read(r, 1)
+    os.close(r)
+    _out, err = proc.communicate(timeout=60)
+    assert b"Traceback" not in err and b"Exception ignored" not in err, err
+    assert proc.returncode == 0  # what main() says of a closed pipe
 
 
 def test_help_lists_every_subcommand_with_one_line() -> None:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smtptui.core.text import ascii_int, ip_literal, is_ascii_digits, printable
+from smtptui.core.text import ascii_int, dotted_quad, ip_literal, is_ascii_digits, printable
 
 
 @pytest.mark.parametrize(("text", "shown"), [
@@ -64,3 +64,36 @@ def test_ip_literals(text, address):
                                   "192.0.2.256", "１９２.0.2.1", "[192.0.2.1", "#123"])
 def test_not_ip_literals(text):
     assert ip_literal(text) is None
+
+
+def _ipaddress_takes_v4(text: str) -> bool:
+    try:
+        ipaddress.IPv4Address(text)
+    except ValueError:
+        return False
+    return True
+
+
+_OCTETISH = st.one_of(st.integers(0, 999).map(str), st.text("0123456789", max_size=4),
+                      st.sampled_from(["00", "010", "1_0", "+1", " 1", "٣", "²", "0x1", ""]))
+
+
+@given(st.lists(_OCTETISH, min_size=1, max_size=6).map(".".join))
+def test_dotted_quad_agrees_with_ipaddress(text: str) -> None:
+    assert dotted_quad(text) == _ipaddress_takes_v4(text)
+
+
+@given(st.ip_addresses(v=4).map(str))
+def test_every_ipv4_address_is_a_dotted_quad(text: str) -> None:
+    assert dotted_quad(text)
+
+
+@pytest.mark.parametrize("text", ["1.2.3.4", "0.0.0.0", "255.255.255.255", "127.0.0.1"])
+def test_dotted_quad_examples(text: str) -> None:
+    assert dotted_quad(text) and _ipaddress_takes_v4(text)
+
+
+@pytest.mark.parametrize("text", ["1.2.3", "1.2.3.4.5", "01.2.3.4", "256.1.1.1", "1.2.3.4 ",
+                                  "1..3.4", "١.2.3.4", "1.2.3.4%eth0", "::1", ""])
+def test_dotted_quad_refusals(text: str) -> None:
+    assert not dotted_quad(text) and not _ipaddress_takes_v4(text)
