@@ -180,7 +180,8 @@ def _one_shot(targets: list[Target], options: ProbeOptions) -> bool:
     by the blocking client, without starting an event loop (asyncio alone costs more
     than swaks' whole probe). Everything else -- several targets, a mail domain, DNS --
     runs concurrently on the event loop."""
-    from smtptui.net.probe import is_ip_literal, ptr_wanted
+    from smtptui.core.text import is_ip_literal
+    from smtptui.net.probe import ptr_wanted
 
     if len(targets) != 1 or options.resolver is not None:
         return False

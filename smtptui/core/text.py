@@ -12,7 +12,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import ipaddress
 
-__all__ = ["ascii_int", "dotted_quad", "ip_literal", "is_ascii_digits", "printable"]
+__all__ = ["ascii_int", "dotted_quad", "ip_literal", "is_ascii_digits", "is_ip_literal",
+           "printable"]
 
 _NAMED = {"\r": "\\r", "\n": "\\n", "\t": "\\t"}
 
@@ -85,6 +86,13 @@ def dotted_quad(text: str) -> bool:
         if (part[0] == "0" and part != "0") or int(part) > 255:
             return False
     return True
+
+
+def is_ip_literal(text: str) -> bool:
+    """Whether ``text`` is an IP literal in any form :func:`ip_literal` takes (the one
+    test: where to connect, whether to resolve, whether a PTR is wanted); the common
+    ``a.b.c.d`` without importing ``ipaddress``."""
+    return dotted_quad(text) or ip_literal(text) is not None
 
 
 def ip_literal(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

@@ -24,6 +24,7 @@ from collections import deque
 from collections.abc import Coroutine, Sequence
 
 from smtptui.core.state import State
+from smtptui.core.text import dotted_quad
 from smtptui.core.transcript import Direction, Entry
 from smtptui.net.connection import (
     READ_SIZE,
@@ -53,6 +54,16 @@ if TYPE_CHECKING:
     T = TypeVar("T")
 
 __all__ = ["BlockingSMTPClient", "run_blocking"]
+
+
+def _ssl_hostname(hostname: str) -> str | bytes:
+    """``server_hostname`` for ``wrap_socket``: ssl encodes a str with the idna codec,
+    which it imports (a millisecond of a TLS probe), though an address literal has
+    nothing to encode; as ASCII bytes ssl takes it unchanged (and, an address, sends no
+    SNI and checks the certificate's IP names, as for the str)."""
+    if dotted_quad(hostname) or (":" in hostname and hostname.isascii()):
+        return hostname.encode("ascii")
+    return hostname
 
 
 DEFAULT_TIMEOUTS = Timeouts()
@@ -366,7 +377,7 @@ class BlockingSMTPClient(ClientSteps):
         timeout = self.timeouts.connect
         sock.settimeout(timeout)
         try:
-            wrapped = ctx.wrap_socket(sock, server_hostname=hostname,
+            wrapped = ctx.wrap_socket(sock, server_hostname=_ssl_hostname(hostname),
                                       do_handshake_on_connect=False)
             self._sock = wrapped
             wrapped.do_handshake()

@@ -28,6 +28,7 @@ from smtptui.core.frozen import frozen
 from smtptui.core.replies import Reply, ReplyParser
 from smtptui.core.sasl import is_secret_line
 from smtptui.core.state import SessionTracker, State
+from smtptui.core.text import is_ip_literal
 from smtptui.core.transcript import Direction, Entry, Transcript
 from smtptui.net.errors import (
     ConnectError,
@@ -52,7 +53,6 @@ __all__ = [
     "Timeouts",
     "candidate_addresses",
     "format_seconds",
-    "is_ip",
     "os_reason",
     "resolved_addresses",
 ]
@@ -114,13 +114,6 @@ def os_reason(exc: OSError) -> str:
         return "broken pipe (the server closed the connection)"
     text = exc.strerror or str(exc) or type(exc).__name__
     return text[:1].lower() + text[1:] if text[1:2].islower() else text
-
-
-def is_ip(host: str) -> bool:
-    """An IP address literal (a zone id allowed): the core's one test."""
-    from smtptui.core.text import dotted_quad, ip_literal
-
-    return dotted_quad(host) or ip_literal(host) is not None
 
 
 def family_of(address: str) -> int:
@@ -212,7 +205,7 @@ def candidate_addresses(host: str, family: int,
                                if addresses else f"no address for {host}")
         return list(dict.fromkeys(found))
     literal = host.split("%", 1)[0]
-    if is_ip(literal):
+    if is_ip_literal(literal):
         if family and family_of(literal) != family:
             want = "IPv6" if family == inet6 else "IPv4"
             raise ConnectError("connect", f"{host} is not an {want} address")

@@ -15,12 +15,12 @@ never send queries off the machine.
 
 from __future__ import annotations
 
-import ipaddress
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from types import MappingProxyType
 
 from smtptui.core.frozen import frozen
+from smtptui.core.text import dotted_quad, is_ip_literal
 from smtptui.net.connection import ProbeOptions
 from smtptui.net.errors import SMTPClientError, printable
 
@@ -237,17 +237,14 @@ def _reply_text(reply: Reply) -> str:
 def _is_loopback(address: str | None) -> bool:
     if not address:
         return False
+    if dotted_quad(address):
+        return address.startswith("127.")  # 127.0.0.0/8 (ipaddress.is_loopback)
+    import ipaddress  # an IPv6 or odd address: not for every a.b.c.d probe
+
     try:
         return ipaddress.ip_address(address.split("%")[0]).is_loopback
     except ValueError:
         return False
-
-
-def is_ip_literal(host: str) -> bool:
-    """An IP address literal (a zone id allowed): the core's one test."""
-    from smtptui.core.text import ip_literal
-
-    return ip_literal(host) is not None
 
 
 async def _ptr(address: str, banner_host: str | None, options: ProbeOptions) -> PTRResult:

@@ -13,15 +13,14 @@ to a private temporary file as PEM).
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import ipaddress
 import os
+import re
 import ssl
 import time
-from typing import Any, Literal
 
 from smtptui.core.frozen import fields, frozen
+from smtptui.core.text import dotted_quad
 from smtptui.net.connection import StartTLS
 from smtptui.net.errors import printable
 
@@ -38,7 +37,13 @@ __all__ = [
     "verify_reason",
 ]
 
-TLSMode = Literal["starttls", "implicit"]
+TYPE_CHECKING = False  # typing is for type checkers: not imported at start-up
+if TYPE_CHECKING:
+    from typing import Any, Literal
+
+    TLSMode = Literal["starttls", "implicit"]
+else:
+    TLSMode = str  # an annotation alias at run time
 
 _INSECURE_MARK = "_smtptui_insecure"
 _FIELD_LIMIT = 1024
@@ -188,8 +193,10 @@ def decode_der_certificate(der: bytes) -> dict[str, Any]:
     except (OSError, ssl.SSLError, ValueError):
         return {}
     finally:
-        with contextlib.suppress(OSError):
+        try:
             os.unlink(path)
+        except OSError:
+            pass
 
 
 def _format_dn(rdns: Any) -> str:
@@ -202,18 +209,57 @@ def _format_dn(rdns: Any) -> str:
 
 def _format_san(kind: str, value: str) -> str:
     if kind == "IP Address":
+        address = value.strip()
+        if dotted_quad(address):
+            return f"IP:{address}"  # already as ipaddress would write it
+        import ipaddress  # IPv6 (OpenSSL writes it long: 0:0:0:0:0:0:0:1 is ::1)
+
         try:
-            return f"IP:{ipaddress.ip_address(value.strip())}"
+            return f"IP:{ipaddress.ip_address(address)}"
         except ValueError:
-            return f"IP:{value.strip()}"
+            return f"IP:{address}"
     return f"{kind}:{value}"
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+# What ssl.cert_time_to_seconds accepts (its month, then strptime's " %d %H:%M:%S %Y GMT",
+# where a space matches any run of white space), with the same ranges.
+_CERT_TIME = re.compile(
+    r"(?P<mon>.{3})\s+(?P<d>3[01]|[12]\d|0[1-9]|[1-9]| [1-9])\s+(?P<H>2[0-3]|[01]\d|\d):"
+    r"(?P<M>[0-5]\d|\d):(?P<S>6[01]|[0-5]\d|\d)\s+(?P<Y>\d\d\d\d)\s+GMT", re.IGNORECASE)
+
+
+def cert_time_seconds(value: str) -> int:
+    """``ssl.cert_time_to_seconds`` without what it imports (``time.strptime`` brings
+    ``_strptime``, ``calendar``, ``datetime`` and ``locale``: milliseconds of every TLS
+    probe). The same input is accepted with the same result, a day past the end of
+    its month included (``Feb 31`` is 3 March, as ``calendar.timegm`` counts);
+    ValueError for anything else."""
+    match = _CERT_TIME.fullmatch(value)
+    month = _MONTHS.index(value[:3].title()) + 1 if value[:3].title() in _MONTHS else 0
+    if match is None or not month:
+        raise ValueError(f"time data {value!r} is not a certificate time")
+    year, day = int(match["Y"]), int(match["d"])
+    if year < 1:  # strptime checks the date with datetime, which has no year 0
+        raise ValueError(f"time data {value!r}: year {year} is out of range")
+    days = _days_before(year, month) + day - 1
+    return ((days * 24 + int(match["H"])) * 60 + int(match["M"])) * 60 + int(match["S"])
+
+
+def _days_before(year: int, month: int) -> int:
+    """Days from 1970-01-01 to the first of ``month`` in ``year`` (proleptic Gregorian)."""
+    y = year - 1
+    days = 365 * y + y // 4 - y // 100 + y // 400 - 719162  # 719162: days of 1..1969
+    cumulative = (0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334)[month - 1]
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    return days + cumulative + (1 if leap and month > 2 else 0)
 
 
 def _iso_time(value: str | None) -> str:
     if not value:
         return ""
     try:
-        seconds = ssl.cert_time_to_seconds(value)
+        seconds = cert_time_seconds(value)
     except ValueError:
         return value
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))

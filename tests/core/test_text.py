@@ -8,7 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smtptui.core.text import ascii_int, dotted_quad, ip_literal, is_ascii_digits, printable
+from smtptui.core.text import (
+    ascii_int,
+    dotted_quad,
+    ip_literal,
+    is_ascii_digits,
+    is_ip_literal,
+    printable,
+)
 
 
 @pytest.mark.parametrize(("text", "shown"), [
@@ -97,3 +104,10 @@ def test_dotted_quad_examples(text: str) -> None:
                                   "1..3.4", "١.2.3.4", "1.2.3.4%eth0", "::1", ""])
 def test_dotted_quad_refusals(text: str) -> None:
     assert not dotted_quad(text) and not _ipaddress_takes_v4(text)
+
+
+@given(st.one_of(st.ip_addresses().map(str), st.ip_addresses().map(lambda a: f"[{a}]"),
+                 st.lists(_OCTETISH, min_size=1, max_size=6).map(".".join),
+                 st.text(alphabet="0123456789abcdef:.%[]IPv6", max_size=24)))
+def test_is_ip_literal_is_ip_literal_not_none(text: str) -> None:
+    assert is_ip_literal(text) == (ip_literal(text) is not None)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
 import ssl
 from pathlib import Path
 
 import pytest
 import trustme
+from hypothesis import given
+from hypothesis import strategies as st
 
 from smtptui.net.tls import (
     TLSInfo,
@@ -106,3 +109,58 @@ def test_certificate_text_is_escaped_for_terminals():
     assert "CN=evil\\x1b[2Jname" in summary["subject"]
     assert summary["san"] == ("DNS:mx.lab.test",)
     assert summary["not_after"].endswith("Z")
+
+
+# ------------------------------------------- certificate times without time.strptime
+
+
+def _ssl_seconds(value: str) -> int | None:
+    try:
+        return ssl.cert_time_to_seconds(value)
+    except ValueError:
+        return None
+
+
+def _mine(value: str) -> int | None:
+    from smtptui.net.tls import cert_time_seconds
+
+    try:
+        return cert_time_seconds(value)
+    except ValueError:
+        return None
+
+
+_MONTH_NAMES = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
+                "Dec", "jan", "FEB", "Foo", "Ja"]
+_SPACE = st.sampled_from([" ", "  ", "\t", "", " \n "])
+_NUMBER = st.one_of(st.integers(0, 99).map(str), st.integers(0, 99).map("{:02d}".format),
+                    st.sampled_from([" 9", "٣", "", "x", "100", "-1"]))
+
+
+@given(st.tuples(st.sampled_from(_MONTH_NAMES), _SPACE, _NUMBER, _SPACE, _NUMBER,
+                 st.sampled_from([":", ".", ""]), _NUMBER, st.sampled_from([":", ""]),
+                 _NUMBER, _SPACE, st.one_of(st.integers(0, 9999).map("{:04d}".format),
+                                            st.sampled_from(["99", "20266", "٢٠٢٦"])),
+                 _SPACE, st.sampled_from(["GMT", "gmt", "UTC", "GMT ", ""])).map("".join))
+def test_certificate_times_are_read_as_ssl_reads_them(value: str) -> None:
+    assert _mine(value) == _ssl_seconds(value)
+
+
+@given(st.datetimes(min_value=datetime.datetime(1, 1, 1), max_value=datetime.datetime(9999, 12, 31)))
+def test_every_openssl_time_is_read_as_ssl_reads_it(moment: datetime.datetime) -> None:
+    # The form OpenSSL (and so getpeercert) writes: "Nov  9 08:45:31 2026 GMT".
+    value = f"{moment:%b} {moment.day:2d} {moment:%H:%M:%S} {moment.year:04d} GMT"
+    assert _mine(value) == _ssl_seconds(value) is not None
+
+
+@pytest.mark.parametrize(("value", "iso"), [
+    ("Nov 29 08:45:31 2026 GMT", "2026-11-29T08:45:31Z"),
+    ("Feb 29 00:00:00 2024 GMT", "2024-02-29T00:00:00Z"),
+    ("Feb 31 00:00:00 2026 GMT", "2026-03-03T00:00:00Z"),  # as calendar.timegm counts
+    ("Jan  1 00:00:00 1970 GMT", "1970-01-01T00:00:00Z"),
+    ("not a time", "not a time"),                           # shown as it came
+])
+def test_certificate_times_in_the_summary(value: str, iso: str) -> None:
+    from smtptui.net.tls import _iso_time
+
+    assert _iso_time(value) == iso
