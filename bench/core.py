@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import functools
 import random
-import shutil
 import smtplib
 import socket
 import statistics
 import subprocess
 import sys
+import sysconfig
 import threading
 import time
 from pathlib import Path
@@ -250,8 +250,10 @@ def main() -> int:
           f"peer `import smtplib` {smtplib_ms:.1f} ms: ratio {core_ms / smtplib_ms:.2f} "
           f"(whole core) / {check_ms / smtplib_ms:.2f} (check)")
 
-    exe = shutil.which("smtptui")
-    check_cmd = [exe] if exe else [sys.executable, "-m", "smtptui"]
+    # The console script next to this interpreter: a pyenv shim found on PATH first
+    # would charge its own start-up (a shell script and `pyenv exec`) to smtptui.
+    exe = Path(sysconfig.get_path("scripts")) / "smtptui"
+    check_cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "smtptui"]
     bare = whole_process([sys.executable, "-c", "pass"])
     ours_proc = whole_process(check_cmd + ["check", "MAIL FROM:<smith@example.org> SIZE=1000"])
     print(f"4. whole process: `smtptui check LINE` {ours_proc * 1000:.1f} ms vs "
