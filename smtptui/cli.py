@@ -139,12 +139,14 @@ def entry() -> None:
     session, which are measured against swaks. What that teardown does that matters
     is done here -- the ``atexit`` handlers run (``weakref.finalize`` among them) and
     stdout and stderr are flushed -- then the process ends with ``os._exit``. With a
-    thread still running, or a ``SystemExit`` from inside (a usage error, ``--help``),
-    Python exits as usual. Calling :func:`main` (tests, embedding) is unaffected."""
+    non-daemon thread still running (Python would wait for it), or a ``SystemExit``
+    from inside (a usage error, ``--help``), Python exits as usual. Calling :func:`main` (tests, embedding) is unaffected."""
     code = main()
     threading = sys.modules.get("threading")
-    if threading is not None and threading.active_count() > 1:
-        raise SystemExit(code)
+    if threading is not None and any(not thread.daemon and thread.is_alive()
+                                     for thread in threading.enumerate()
+                                     if thread is not threading.main_thread()):
+        raise SystemExit(code)  # Python joins them first
     import atexit
     import os
 

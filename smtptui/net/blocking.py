@@ -56,6 +56,35 @@ if TYPE_CHECKING:
 __all__ = ["BlockingSMTPClient", "run_blocking"]
 
 
+def _getaddrinfo(host: str, port: int, family: int, timeout: float
+                 ) -> list[tuple[object, ...]]:
+    """``socket.getaddrinfo`` within ``timeout`` seconds (TimeoutError after it). The
+    system resolver keeps its own timeouts and retries (resolv.conf), which a blocking
+    call cannot be given, so it runs in a daemon thread; one still going at the
+    deadline is abandoned and ends with the process. Only names get here: an address
+    literal is never resolved, and costs no thread."""
+    import threading
+
+    outcome: list[object] = []
+
+    def resolve() -> None:
+        try:
+            outcome.append(socket.getaddrinfo(host, port, family=family,
+                                              type=socket.SOCK_STREAM,
+                                              proto=socket.IPPROTO_TCP))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            outcome.append(exc)
+
+    worker = threading.Thread(target=resolve, name="smtptui-resolve", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if not outcome:
+        raise TimeoutError(f"resolving {host} took longer than {timeout} s")
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]  # type: ignore[return-value]
+
+
 def _ssl_hostname(hostname: str) -> str | bytes:
     """``server_hostname`` for ``wrap_socket``: ssl encodes a str with the idna codec,
     which it imports (a millisecond of a TLS probe), though an address literal has
@@ -133,8 +162,8 @@ class BlockingSMTPClient(ClientSteps):
     ) -> BlockingSMTPClient:
         """As :meth:`SMTPClient.connect <smtptui.net.client.SMTPClient.connect>`: each
         address in turn, each with the connect deadline; the greeting is left for
-        :meth:`read_greeting`. (A host name is resolved by the system resolver, which
-        has its own timeouts: the blocking call cannot be given ours.)"""
+        :meth:`read_greeting`. A host name is resolved by the system resolver within
+        the connect deadline (:func:`_getaddrinfo`)."""
         if transcript is None:
             from smtptui.core.transcript import Transcript
 
@@ -143,8 +172,7 @@ class BlockingSMTPClient(ClientSteps):
         candidates = candidate_addresses(host, family, addresses)
         if candidates is None:
             try:
-                infos = socket.getaddrinfo(host, port, family=family, type=socket.SOCK_STREAM,
-                                           proto=socket.IPPROTO_TCP)
+                infos = _getaddrinfo(host, port, family, timeouts.connect)
             except (OSError, UnicodeError) as exc:
                 raise resolve_failure(host, exc, timeouts.connect) from None
             candidates = resolved_addresses(host, infos)

@@ -60,6 +60,24 @@ def test_quick_exit_runs_atexit_handlers() -> None:
     assert "250" in p.stdout and p.stdout.endswith("atexit ran\n")
 
 
+@pytest.mark.parametrize(("daemon", "printed"), [(True, ""), (False, "thread done\n")])
+def test_quick_exit_leaves_daemon_threads_and_waits_for_the_others(daemon: bool,
+                                                                     printed: str) -> None:
+    # A daemon thread (an abandoned name resolution) does not hold the exit; any other
+    # thread is waited for, as Python would.
+    code = ("import sys, threading, time\n"
+            f"threading.Thread(target=lambda: (time.sleep({30 if daemon else 0.5}), "
+            f"print('thread done', flush=True)), daemon={daemon}).start()\n"
+            "sys.argv = ['smtptui', 'explain', '250']\n"
+            "from smtptui.cli import entry\n"
+            "entry()\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=20, check=False, env={**os.environ, "NO_COLOR": "1"})
+    assert p.returncode == 0 and p.stderr == ""
+    assert "250" in p.stdout and p.stdout.endswith("\n" + printed if printed else "\n")
+    assert ("thread done" in p.stdout) is (not daemon)
+
+
 def test_quick_exit_after_the_reader_went_away_is_quiet(tmp_path: Path) -> None:
     # `smtptui check - < many-lines | head -c 1`: the reader goes away while the output
     # (much more than a pipe holds) is still being written.

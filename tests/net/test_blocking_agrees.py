@@ -75,3 +75,47 @@ globals().update(_same_tests(test_client, [
 globals().update(_same_tests(test_reply_matching, [
     name for name in dir(test_reply_matching) if name.startswith("test_")
 ]))
+
+
+# ------------------------------------------- name resolution within the connect deadline
+
+
+def test_a_resolver_that_hangs_is_abandoned_at_the_connect_deadline(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+    import threading
+    import time
+
+    from smtptui.net.connection import Timeouts
+    from smtptui.net.errors import StepTimeout
+
+    release = threading.Event()
+
+    def hanging(*_args: object, **_kwargs: object) -> list[object]:
+        release.wait(30)  # a resolver stuck on an unanswering DNS server
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(socket, "getaddrinfo", hanging)
+    started = time.monotonic()
+    try:
+        with pytest.raises(StepTimeout, match=r"mx\.lab\.test: timed out after 0\.3 s") as info:
+            run_blocking(BlockingSMTPClient.connect("mx.lab.test", 25,
+                                                    timeouts=Timeouts(connect=0.3)))
+    finally:
+        release.set()
+    assert info.value.step == "resolve"
+    assert time.monotonic() - started < 5
+
+
+def test_a_resolver_failure_is_the_resolve_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    from smtptui.net.errors import ConnectError
+
+    def failing(*_args: object, **_kwargs: object) -> list[object]:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", failing)
+    with pytest.raises(ConnectError, match="mx.lab.test: Name or service not known") as info:
+        run_blocking(BlockingSMTPClient.connect("mx.lab.test", 25))
+    assert info.value.step == "resolve"
