@@ -20,7 +20,7 @@ from smtptui.core.commands import COMMANDS
 from smtptui.core.diagnostics import Diagnostic, warning
 from smtptui.core.frozen import frozen
 from smtptui.core.replies import Reply, parse_enhanced
-from smtptui.core.text import is_ascii_digits
+from smtptui.core.text import is_ascii_digits, printable
 
 __all__ = [
     "CATEGORIES",
@@ -521,16 +521,9 @@ class Explanation:
         }
 
 
-def _shown(text: str, limit: int = 20) -> str:
-    """Text as an error message may quote it: control characters escaped, cut short."""
-    out = "".join(c if c.isprintable() else
-                  (f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF else
-                   repr(c)[1:-1]) for c in text[:limit])
-    return out + ("..." if len(text) > limit else "")
-
-
 def _not_a_code(token: str) -> ValueError:
-    return ValueError(f"'{_shown(token)}' is not a reply code (three digits, first 2-5)")
+    return ValueError(f"'{printable(token, 20, backslash=False)}' is not a reply code "
+                      "(three digits, first 2-5)")
 
 
 _LINE_START = re.compile(r"^[0-9]{3}(?![0-9])")

@@ -39,11 +39,10 @@ from smtptui.server.personas import (
     stand_in_pid,
     syntax_reason,
 )
-from smtptui.server.shared import ServerApp, describe
+from smtptui.server.shared import CHUNK, ServerApp, describe
 from smtptui.server.storage import StorageError
 from smtptui.server.turn import TurnSender
 
-CHUNK = 1 << 16
 COMMAND_LIMIT = 510  # octets before the CRLF: 512 with it (RFC 821 §4.5.3, RFC 5321 §4.5.3.1.4)
 PARAMS_EXTRA = 512   # room for ESMTP parameters on MAIL/RCPT (RFC 1869 §4.1.2)
 # A message over the size limit is read to its end and discarded (RFC 5321 §4.5.3.1.10

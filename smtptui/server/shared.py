@@ -21,9 +21,10 @@ from smtptui.server.personas import Persona, format_date, get_persona, new_qid
 from smtptui.server.storage import Store
 from smtptui.server.world import World
 
-__all__ = ["AUTH_TABLE_SIZE", "LOG_LIMIT", "ServerApp", "ServerEvent", "describe", "printable"]
+__all__ = ["AUTH_TABLE_SIZE", "CHUNK", "LOG_LIMIT", "ServerApp", "ServerEvent", "describe", "printable"]
 
 AUTH_TABLE_SIZE = 10_000  # client addresses whose AUTH failures are remembered
+CHUNK = 1 << 16  # octets asked of a connection per read, by the session and after TURN
 LOG_LIMIT = 300
 """Characters of one log event: what a client typed is quoted, escaped, and cut here."""
 

@@ -16,10 +16,9 @@ from collections.abc import Callable
 
 from smtptui.core.data import DotStuffer
 from smtptui.core.replies import Reply, ReplyParser
-from smtptui.server.shared import describe
+from smtptui.server.shared import CHUNK, describe
 from smtptui.server.world import QueuedMessage
 
-CHUNK = 1 << 16
 # The client's replies: a few short lines each (RFC 5321 §4.5.3.1.5: 512 octets a
 # line). What is kept of one is bounded; past it, 421.
 TURN_LINE_OCTETS = 1024
