@@ -16,7 +16,7 @@ shorter) depends on what the server advertised, so a message is composed after E
 Sans-I/O: no file is opened here; every line ends with CRLF.
 
 The plain case without the email package. Importing :mod:`email.policy` and building
-the tree costs ``smtptui send`` about 10 ms of a ~50 ms run, and most test messages are
+the tree costs ``smtptui send`` about 10 ms of a ~70 ms run, and most test messages are
 trivial: a text body of short ASCII lines (or, for a server that takes 8-bit bodies,
 short UTF-8 lines), no attachment, and a few short ASCII headers of forms the package
 writes back as given. For exactly those, :func:`compose` writes the bytes itself
