@@ -18,14 +18,16 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import TYPE_CHECKING, Any, TextIO
+import time
 
 from smtptui.commands._style import Style
 from smtptui.commands.probe import TARGET_FORMS, add_connection_arguments
 from smtptui.core.frozen import fields, frozen, replace
 
+TYPE_CHECKING = False  # typing is for type checkers: nothing of it is needed at run time
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from typing import Any, TextIO
 
     from smtptui.core.message import Composed, MessageSpec
     from smtptui.core.replies import Reply
@@ -242,12 +244,42 @@ def _address_ok(addr: str) -> bool:
     return bool(addr) and not any(c in addr for c in "<>\r\n\t ") and addr.count("@") <= 1
 
 
+_DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
+                "Dec")
+
+
+def format_date(when: int) -> str:
+    """``email.utils.formatdate(when, localtime=True)``: an RFC 5322 date in local time,
+    English names whatever the locale, ``Tue, 02 Jan 2024 03:04:05 +0900``.
+
+    Written here because email.utils imports datetime, random, urllib.parse and
+    email.charset with its encoders (~7 ms of ``smtptui send``); it is used only when the
+    local zone is not a whole number of minutes from UTC (historical zones), which
+    formatdate writes with seconds."""
+    t = time.localtime(when)
+    offset = t.tm_gmtoff
+    if offset % 60:
+        import email.utils
+
+        return email.utils.formatdate(when, localtime=True)
+    hours, minutes = divmod(abs(offset) // 60, 60)
+    return (f"{_DAY_NAMES[t.tm_wday]}, {t.tm_mday:02d} {_MONTH_NAMES[t.tm_mon - 1]} "
+            f"{t.tm_year:04d} {t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} "
+            f"{'-' if offset < 0 else '+'}{hours:02d}{minutes:02d}")
+
+
+def make_message_id(domain: str) -> str:
+    """A Message-ID shaped as ``email.utils.make_msgid("smtptui", domain=domain)`` makes
+    it, ``<time in 1/100 s.pid.64 random bits.smtptui@domain>``, without importing
+    email.utils (or random: the bits come from os.urandom)."""
+    bits = int.from_bytes(os.urandom(8), "big")
+    return f"<{int(time.time() * 100)}.{os.getpid()}.{bits}.smtptui@{domain}>"
+
+
 def make_plan(args: argparse.Namespace) -> Plan:
     """The plan from the options; UsageError (one line) for anything wrong."""
-    import email.utils
-    import getpass
     import socket
-    import time
 
     from smtptui.core.message import MessageSpec, header_problem
 
@@ -256,7 +288,7 @@ def make_plan(args: argparse.Namespace) -> Plan:
         if not _address_ok(addr):
             raise UsageError(f"--to {addr!r}: not a mailbox (write it without <>)")
     host = socket.gethostname() or "localhost"
-    sender = args.sender if args.sender is not None else f"{_user(getpass)}@{host}"
+    sender = args.sender if args.sender is not None else f"{_user()}@{host}"
     if args.sender is not None and sender and not _address_ok(sender):
         raise UsageError(f"--from {sender!r}: not a mailbox (write it without <>)")
     headers: list[tuple[str, str]] = []
@@ -268,15 +300,14 @@ def make_plan(args: argparse.Namespace) -> Plan:
         if problem:
             raise UsageError(f"--header: {problem}")
         headers.append((name.strip(), value.strip()))
-    now = time.time()
+    date = format_date(int(time.time()))
     domain = sender.rpartition("@")[2] or host
     spec = MessageSpec(
         sender=sender, recipients=recipients,
-        subject=args.subject if args.subject is not None else
-        f"test {email.utils.formatdate(now, localtime=True)}",
+        subject=args.subject if args.subject is not None else f"test {date}",
         body=_read_body(args.body),
-        date=email.utils.formatdate(now, localtime=True),
-        message_id=email.utils.make_msgid("smtptui", domain=domain),
+        date=date,
+        message_id=make_message_id(domain),
         headers=tuple(headers),
         attachments=tuple(_attachment(p) for p in args.attach),
         boundary=f"=_smtptui_{os.urandom(12).hex()}",
@@ -311,9 +342,15 @@ def make_plan(args: argparse.Namespace) -> Plan:
     return plan
 
 
-def _user(getpass: Any) -> str:
+def _user() -> str:
+    """The login name as getpass.getuser() finds it (getpass itself imports termios)."""
+    for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):
+        if user := os.environ.get(name):
+            return user
+    import pwd
+
     try:
-        return str(getpass.getuser())
+        return pwd.getpwuid(os.getuid()).pw_name
     except (KeyError, OSError):
         return "smtptui"
 
