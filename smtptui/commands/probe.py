@@ -118,7 +118,8 @@ def _parse_resolver(text: str) -> tuple[str, int]:
 
 def options_from_args(args: argparse.Namespace) -> ProbeOptions:
     """ProbeOptions from parsed arguments; ValueError (usage error) when they are wrong."""
-    from smtptui.net.probe import ProbeOptions
+    from smtptui.net.connection import ProbeOptions
+    from smtptui.net.hostname import local_fqdn
 
     if args.cafile is not None:
         try:
@@ -128,7 +129,7 @@ def options_from_args(args: argparse.Namespace) -> ProbeOptions:
             raise ValueError(f"--cafile {args.cafile}: {exc.strerror or exc}") from None
     resolver = _parse_resolver(args.resolver) if args.resolver else None
     return ProbeOptions(
-        helo=args.helo or socket.getfqdn() or "localhost",
+        helo=args.helo or local_fqdn() or "localhost",
         starttls=args.starttls, cafile=args.cafile, insecure=args.insecure,
         timeout=args.timeout, resolver=resolver, family=args.family,
         ptr=getattr(args, "ptr", True),

@@ -281,7 +281,8 @@ def make_plan(args: argparse.Namespace) -> Plan:
     """The plan from the options; UsageError (one line) for anything wrong."""
     import socket
 
-    from smtptui.core.message import MessageSpec, header_problem
+    from smtptui.core.message import MessageError, MessageSpec, check_headers, header_problem
+    from smtptui.net.hostname import local_fqdn
 
     recipients = tuple(args.to)
     for addr in recipients:
@@ -312,6 +313,10 @@ def make_plan(args: argparse.Namespace) -> Plan:
         attachments=tuple(_attachment(p) for p in args.attach),
         boundary=f"=_smtptui_{os.urandom(12).hex()}",
     )
+    try:
+        check_headers(spec)  # before connecting: a header that cannot be written is a usage error
+    except MessageError as exc:
+        raise UsageError(f"--header: {exc}") from None
     notify = None
     if args.dsn_notify:
         notify = args.dsn_notify.upper().replace(" ", "")
@@ -320,7 +325,7 @@ def make_plan(args: argparse.Namespace) -> Plan:
             raise UsageError("--dsn-notify: NEVER, or any of SUCCESS,FAILURE,DELAY")
     plan = Plan(
         sender=sender, recipients=recipients, spec=spec,
-        helo=args.ehlo or args.helo or socket.getfqdn() or host,
+        helo=args.ehlo or args.helo or local_fqdn() or host,
         starttls=args.starttls, auth=args.auth, user=args.user or "",
         quit_after=QUIT_AFTER[args.quit_after] if args.quit_after else None,
         pipeline=args.pipeline, bdat=args.bdat, eight_bit=args.eightbit,

@@ -39,15 +39,17 @@ from smtptui.core.frozen import frozen
 TYPE_CHECKING = False  # the email package is imported where a message needs it
 if TYPE_CHECKING:
     import email.policy
-    from email.message import MIMEPart
+    from email.message import EmailMessage, MIMEPart
 
 __all__ = [
     "Attachment",
     "AttachmentBody",
     "Base64Lines",
     "Composed",
+    "MessageError",
     "MessageSpec",
     "base64_size",
+    "check_headers",
     "compose",
     "header_problem",
 ]
@@ -143,6 +145,11 @@ class Base64Lines:
         return binascii.b2a_base64(held, newline=False) + _CRLF if held else b""
 
 
+class MessageError(ValueError):
+    """A message the email package cannot write from this spec (one line: which header,
+    and why), e.g. a group (``undisclosed:;``) where ``From`` wants mailboxes."""
+
+
 def header_problem(name: str, value: str) -> str | None:
     """Why ``Name: value`` cannot be a header (None when it can): RFC 5322 §2.2 field
     names are printable ASCII without colon; CR or LF would inject more headers."""
@@ -190,15 +197,37 @@ def compose(spec: MessageSpec, *, eight_bit_ok: bool, utf8_headers: bool = False
     return _email_compose(spec, eight_bit_ok=eight_bit_ok, utf8_headers=utf8_headers)
 
 
+def check_headers(spec: MessageSpec) -> None:
+    """Raise :class:`MessageError` when a header of ``spec`` cannot be written: what
+    ``smtptui send`` asks before it connects, so a bad ``--header`` is a usage error,
+    not a failure after EHLO."""
+    if _plain_compose(spec, eight_bit_ok=False, utf8_headers=False) is None:
+        _email_headers(spec, _policy(False, False))
+
+
+def _email_headers(spec: MessageSpec, policy: email.policy.EmailPolicy) -> EmailMessage:
+    """The top-level headers by the email package, whose header parser raises assorted
+    errors on values it cannot represent (AttributeError for a group in ``From``)."""
+    from email.message import EmailMessage
+
+    top = EmailMessage(policy=policy)
+    for name, value in _top_headers(spec):
+        try:
+            top[name] = value
+        except Exception as exc:  # noqa: BLE001 - any parser failure is one clear line
+            reason = str(exc) or type(exc).__name__
+            raise MessageError(f"the {name} header cannot be written from {value!r} "
+                               f"({reason})") from None
+    return top
+
+
 def _email_compose(spec: MessageSpec, *, eight_bit_ok: bool,
                    utf8_headers: bool = False) -> Composed:
     """:func:`compose` by the email package, for every message."""
-    from email.message import EmailMessage, MIMEPart
+    from email.message import MIMEPart
 
     policy = _policy(eight_bit_ok, utf8_headers)
-    top = EmailMessage(policy=policy)
-    for name, value in _top_headers(spec):
-        top[name] = value
+    top = _email_headers(spec, policy)
     charset = "us-ascii" if spec.body.isascii() else "utf-8"
     if not spec.attachments:
         top.set_content(spec.body, charset=charset)

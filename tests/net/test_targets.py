@@ -117,3 +117,4 @@ def test_bracketed_addresses_round_trip(addr, port):
     t = parse_target(format_host_port(str(addr), port))
     assert t.port == port
     assert t.host == str(addr)
+

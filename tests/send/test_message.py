@@ -146,3 +146,14 @@ def test_base64_lines_match_the_standard_encoding(data: bytes, step: int) -> Non
 ])
 def test_header_problem(name: str, value: str, ok: bool) -> None:
     assert (header_problem(name, value) is None) is ok
+
+
+def test_a_header_the_email_package_cannot_write_is_one_message_error() -> None:
+    from smtptui.core.message import MessageError, check_headers
+
+    bad = spec(headers=(("From", "x:;0"),))
+    with pytest.raises(MessageError, match=r"^the From header cannot be written from 'x:;0' "):
+        check_headers(bad)
+    with pytest.raises(MessageError, match="the From header"):
+        compose(bad, eight_bit_ok=True)
+    check_headers(spec(headers=(("Reply-To", "Bob <bob@x.test>"),)))  # fine

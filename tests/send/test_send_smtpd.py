@@ -195,6 +195,8 @@ def test_quit_after_rcpt_sends_no_message(capsys, smtpd: Smtpd) -> None:
     (["--to", "a@b.test", "--auth"], "--auth needs --user"),
     (["--to", "a@b.test", "--dsn-notify", "NEVER,SUCCESS"], "--dsn-notify"),
     (["127.0.0.1:1", "--server", "127.0.0.1:2", "--to", "a@b.test"], "once"),
+    # A group where From wants mailboxes: the email package's parser cannot write it.
+    (["--to", "a@b.test", "--header", "From: x:;0"], "the From header cannot be written"),
 ])
 def test_usage_errors_exit_2_before_connecting(capsys, argv: list[str], message: str) -> None:
     code, out, err = send(capsys, *argv)
