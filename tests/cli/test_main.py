@@ -127,3 +127,14 @@ def test_usage_errors_exit_2_with_one_line_no_traceback(args: list[str]) -> None
     assert "Traceback" not in p.stderr
     errors = [line for line in p.stderr.splitlines() if "error:" in line]
     assert len(errors) == 1 and errors[0].startswith("smtptui")
+
+
+def test_the_console_script_collects_garbage_in_larger_batches() -> None:
+    code = ("import atexit, gc, sys\n"
+            "atexit.register(lambda: print('threshold', gc.get_threshold()[0], flush=True))\n"
+            "sys.argv = ['smtptui', 'explain', '250']\n"
+            "from smtptui.cli import entry\n"
+            "entry()\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=60, check=False, env={**os.environ, "NO_COLOR": "1"})
+    assert p.returncode == 0 and p.stdout.endswith("threshold 10000\n")
