@@ -116,12 +116,16 @@ class SmtpApp(Guarded, App[int]):
 
     # -- start and stop ---------------------------------------------------------------------
 
-    def on_mount(self) -> None:
+    def get_default_screen(self) -> Screen:
+        """The main screen is the app's first screen (not pushed over Textual's empty
+        default one: a second screen to build, style and lay out before the first frame)."""
         from smtptui.tui.screens.main import MainScreen
 
+        return MainScreen(side_pane=self.side_pane)
+
+    def on_mount(self) -> None:
         # The connection starts while the screen is still being built: the greeting is
         # often in before the first frame, and shown with it.
-        self.push_screen(MainScreen(side_pane=self.side_pane))
         self.open(self.spec, self._connector)
 
     @property

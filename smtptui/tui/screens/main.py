@@ -78,14 +78,18 @@ class MainScreen(Guarded, Screen[None]):
         self.banner = ""
         self.guide: Guide | None = None  # the guided mode's lesson (smtptui lesson)
         self._composer: Composer | None = None  # mounted on first use: see composer
+        self._transcript: TranscriptView  # made in compose
 
     def compose(self) -> ComposeResult:
+        # The transcript is kept: it is there (empty) from the screen's first moment, not
+        # only once its container has mounted it.
+        self._transcript = TranscriptView(id="transcript", mask_text=self.app.mask_text)
         yield Header(icon="✉")
         with Horizontal(id="body"):
             if self.side_pane is not None:
                 yield self.side_pane
             with Vertical(id="main"):
-                yield TranscriptView(id="transcript", mask_text=self.app.mask_text)
+                yield self._transcript
                 dropdown = CompletionList(id="completions")
                 hint = HintLine(id="hint")
                 yield dropdown
@@ -101,7 +105,7 @@ class MainScreen(Guarded, Screen[None]):
 
     @property
     def transcript(self) -> TranscriptView:
-        return self.query_one("#transcript", TranscriptView)
+        return self._transcript
 
     @property
     def command(self) -> CommandInput:
