@@ -425,6 +425,27 @@ async def test_an_unrecoverable_error_ends_the_app_with_one_line(data_home: Path
     assert "Traceback" in (data_home / "errors.log").read_text()
 
 
+def footer_keys(app: SmtpApp) -> list[str]:
+    from textual.widgets._footer import FooterKey
+
+    return [k.description for k in app.main.query(FooterKey)]
+
+
+async def test_footer_shows_the_focused_widgets_keys_and_follows_focus(
+        data_home: Path) -> None:
+    app = SmtpApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await greeted(pilot, app)
+        keys = footer_keys(app)
+        assert keys[:6] == ["Complete", "Help", "Dialect", "Raw", "Connect", "Save"]
+        await pilot.press("ctrl+up")  # the transcript: its Enter explains
+        await pilot.pause()
+        assert "Explain" in footer_keys(app) and "Complete" not in footer_keys(app)
+        await pilot.press("ctrl+down")
+        await pilot.pause()
+        assert footer_keys(app) == keys
+
+
 async def test_works_at_80_by_24(data_home: Path) -> None:
     app = SmtpApp()
     async with app.run_test(size=(80, 24)) as pilot:
