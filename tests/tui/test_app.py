@@ -95,6 +95,35 @@ async def test_completion_dropdown_suggestion_and_tab(data_home: Path) -> None:
         assert "a@b.example" in [c.display for c in dropdown.candidates]
 
 
+async def test_the_completion_list_is_built_on_first_use_and_then_reused(
+        data_home: Path) -> None:
+    from smtptui.tui.widgets.command import CompletionList
+
+    app = SmtpApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await greeted(pilot, app)
+        main = app.main
+        assert not main.query(CompletionList)  # not built at start
+        # Keys that only look at the list (Up, Escape, Enter on an empty line) don't build it.
+        await pilot.press("up", "escape")
+        await pilot.pause()
+        assert not main.query(CompletionList)
+        main.command.focus()
+        await pilot.press("H")  # the first line with candidates builds it, above the input
+        await pilot.pause()
+        built = main.query_one("#completions", CompletionList)
+        assert built.is_shown and built.region.height > 0
+        assert built.region.bottom <= main.query_one("#input-row").region.y
+        assert [c.display for c in built.candidates] == ["HELO", "HELP"]
+        await pilot.press("down", "enter")  # moves in it, and Enter takes the choice
+        assert main.command.value.rstrip() == "HELP"
+        await pilot.press("ctrl+a", "ctrl+k", "E")  # the next time: the same widget
+        await pilot.pause()
+        assert main.query_one("#completions") is built and built.is_shown
+        assert [c.display for c in built.candidates][:2] == ["EHLO", "EXPN"]
+        assert len(main.query(CompletionList)) == 1
+
+
 async def test_a_line_with_errors_is_sent_on_the_second_enter(data_home: Path) -> None:
     app = SmtpApp()
     async with app.run_test(size=SIZE) as pilot:

@@ -90,18 +90,22 @@ class MainScreen(Guarded, Screen[None]):
                 yield self.side_pane
             with Vertical(id="main"):
                 yield self._transcript
-                dropdown = CompletionList(id="completions")
                 hint = HintLine(id="hint")
-                yield dropdown
                 with Horizontal(id="input-row"):
                     yield Label("C:", id="prompt")
-                    yield CommandInput(dropdown, hint, id="command",
+                    yield CommandInput(hint, make_dropdown=self._make_dropdown, id="command",
                                        placeholder="type an SMTP command (Tab completes)")
                 yield hint
             yield StatePanel(id="state")
         yield KeysFooter()
 
     # -- widgets ---------------------------------------------------------------------------
+
+    def _make_dropdown(self) -> CompletionList:
+        """The completion list, mounted above the command line when first needed."""
+        dropdown = CompletionList(id="completions")
+        self.query_one("#main").mount(dropdown, before="#input-row")
+        return dropdown
 
     @property
     def transcript(self) -> TranscriptView:
