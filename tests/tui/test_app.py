@@ -227,14 +227,14 @@ async def test_starttls_is_verified_and_auth_secret_is_masked(data_home: Path) -
         await until(pilot, lambda: app.main.snapshot is not None
                     and app.main.snapshot.tls is not None, "TLS")
         assert app.main.snapshot.tls.verified
-        facts = str(app.main.query_one("#state-facts").render())
+        facts = app.main.panel.section("facts")
         assert "TLSv1.3" in facts and "verified" in facts
         command = app.main.command
         command.value = "EHLO me.example"
         await pilot.press("enter")
         await until(pilot, lambda: app.main.snapshot.capabilities is not None
                     and "AUTH" in app.main.snapshot.capabilities, "AUTH advertised")
-        caps = str(app.main.query_one("#state-caps").render())
+        caps = app.main.panel.section("caps")
         assert "(new after STARTTLS)" in caps and "STARTTLS (gone after STARTTLS)" in caps
         await pilot.press("ctrl+g")
         await until(pilot, lambda: isinstance(app.screen, AuthDialog), "the AUTH dialog")
