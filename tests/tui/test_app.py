@@ -475,6 +475,22 @@ async def test_footer_shows_the_focused_widgets_keys_and_follows_focus(
         assert footer_keys(app) == keys
 
 
+async def test_imported_objects_are_frozen_once_per_process(data_home: Path) -> None:
+    import gc
+
+    import smtptui.tui.app as app_module
+
+    app = SmtpApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await greeted(pilot, app)
+    assert app_module._frozen and gc.get_freeze_count() > 0
+    frozen = gc.get_freeze_count()
+    again = SmtpApp()
+    async with again.run_test(size=SIZE) as pilot:
+        await greeted(pilot, again)
+    assert gc.get_freeze_count() == frozen  # a second app in the process freezes nothing
+
+
 async def test_works_at_80_by_24(data_home: Path) -> None:
     app = SmtpApp()
     async with app.run_test(size=(80, 24)) as pilot:
