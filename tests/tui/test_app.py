@@ -491,6 +491,20 @@ async def test_imported_objects_are_frozen_once_per_process(data_home: Path) -> 
     assert gc.get_freeze_count() == frozen  # a second app in the process freezes nothing
 
 
+@pytest.mark.parametrize("size", [(100, 30), (80, 24), (140, 40)])
+async def test_the_transcript_width_is_known_before_the_first_layout(
+        data_home: Path, size: tuple[int, int]) -> None:
+    """The first notes and the greeting are laid out before the screen is: for the width
+    the screen expects the transcript to get (with the panel or without), which must be
+    the width it gets, or the screen is laid out and rendered twice at start-up."""
+    app = SmtpApp()
+    async with app.run_test(size=size) as pilot:
+        await greeted(pilot, app)
+        view = app.main.transcript
+        assert view.expected_width == view.region.width
+        assert view._width == view.scrollable_content_region.width
+
+
 async def test_works_at_80_by_24(data_home: Path) -> None:
     app = SmtpApp()
     async with app.run_test(size=(80, 24)) as pilot:

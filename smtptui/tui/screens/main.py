@@ -153,6 +153,13 @@ class MainScreen(Guarded, Screen[None]):
             # Notes wrap to the transcript's width, known once the pane is laid out.
             self.call_after_refresh(self.app.screen_ready.set)
         else:
+            # The first notes and the greeting are in before the first layout: they wrap
+            # to the width the transcript will have (the screen's, less the panel's fixed
+            # width when it shows), so it need not re-wrap them, and the screen need not
+            # be laid out and rendered again, once it is laid out.
+            panel = self.panel
+            taken = panel.styles.width.cells if panel.display and panel.styles.width else 0
+            self.transcript.expected_width = self.size.width - (taken or 0)
             self.app.screen_ready.set()
 
     def on_resize(self, event: Any) -> None:

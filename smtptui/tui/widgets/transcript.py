@@ -352,7 +352,7 @@ class TranscriptView(ScrollView, can_focus=True):
         Binding("enter", "explain", "Explain"),
     ]
 
-    raw = reactive(False)
+    raw = reactive(False, init=False)  # nothing to rebuild at mount
     """Show the exact bytes of each entry (CRLF, bare LF, non-printables escaped)."""
 
     class Explain(Message):
@@ -376,6 +376,9 @@ class TranscriptView(ScrollView, can_focus=True):
         self._cursor: int | None = None   # index into self.shown
         self._styles: dict[str, Style] = {}
         self._mask = mask_text  # a display hook (tests mask ports and latencies)
+        self.expected_width: int | None = None
+        """The cells the view will be wide, when its screen knows before the first layout
+        (rows added before it are laid out for that width, not the app's)."""
 
     # -- styles ---------------------------------------------------------------------------
 
@@ -462,10 +465,11 @@ class TranscriptView(ScrollView, can_focus=True):
     def _layout_width(self) -> int:
         """The cells a line has (the scrollbar's gutter is kept even when it is hidden, so
         a growing transcript never re-wraps). Before the first layout: a guess from the
-        screen, put right on the first resize."""
+        screen (or ``expected_width``), put right on the first resize."""
         width = self.scrollable_content_region.width
         if width <= 0:
-            width = self.app.size.width - 1
+            width = (self.expected_width or self.app.size.width) \
+                - self.styles.scrollbar_size_vertical
         return max(width, 1)
 
     def _relayout(self, width: int) -> None:
