@@ -157,9 +157,9 @@ class MainScreen(Guarded, Screen[None]):
             # to the width the transcript will have (the screen's, less the panel's fixed
             # width when it shows), so it need not re-wrap them, and the screen need not
             # be laid out and rendered again, once it is laid out.
-            panel = self.panel
-            taken = panel.styles.width.cells if panel.display and panel.styles.width else 0
-            self.transcript.expected_width = self.size.width - (taken or 0)
+            panel, width = self.panel, self.panel.styles.width
+            taken = (width.cells or 0) if panel.display and width is not None else 0
+            self.transcript.expected_width = self.size.width - taken
             self.app.screen_ready.set()
 
     def on_resize(self, event: Any) -> None:

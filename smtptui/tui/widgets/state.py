@@ -12,7 +12,6 @@ from textual.content import Content
 from textual.widgets import Static
 
 from smtptui.core.commands import COMMANDS
-from smtptui.core.extensions import describe
 from smtptui.session.display import terminal_safe
 
 if TYPE_CHECKING:
@@ -165,6 +164,8 @@ class StatePanel(VerticalScroll, can_focus=False):
                 self._update("caps", Content("HELO: no extensions (plain RFC 821 session)")
                              .stylize("dim"))
             return
+        from smtptui.core.extensions import describe  # after EHLO: not at start-up
+
         before = s.capabilities_before_tls if s is not None else None
         old = set(before.keywords) if before is not None else None
         lines: list[tuple[str, str] | str] = []
