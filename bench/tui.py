@@ -105,6 +105,11 @@ app.run(headless=True, auto_pilot=pilot, size=(100, 30))
 """
 
 # 2. ingest: connect, "BENCH", every line rendered; key presses timed meanwhile.
+# STOP_TYPING: both apps stop the key presses once every line is in, before the final
+# pause waits for the screen to be rendered and idle. That wait ends at the first 20 ms
+# with almost no CPU used, or after 1 s: with a key press every 20 ms still coming, it
+# often found none, and either app's time was then ~1 s longer (bimodal: the bare Log's
+# 0.15 or 1.15 s, smtptui's 0.6 or 1.6 s).
 INGEST_COMMON = r"""
 import asyncio, sys, time, json, os
 def rss():
@@ -147,9 +152,10 @@ async def pilot(p):
     last = b"250 %d ok\r\n" % (EXPECTED - 1)
     while not any(s.entry.raw == last for s in view.shown[-3:]):
         await asyncio.sleep(0.005)
+    done.set()  # no key press from here on (see STOP_TYPING)
     await p.pause()
     elapsed = time.perf_counter() - t
-    done.set(); await typing
+    await typing
     print(json.dumps({"seconds": elapsed, "rss": rss() - base, "rows": view.rows,
                       "keys": latencies}))
     app.exit()
@@ -191,9 +197,10 @@ async def pilot(p):
         seen += len(lines)
         log.write_lines(lines)
         await asyncio.sleep(0)
+    done.set()  # no key press from here on (see STOP_TYPING)
     await p.pause()
     elapsed = time.perf_counter() - t
-    done.set(); await typing
+    await typing
     print(json.dumps({"seconds": elapsed, "rss": rss() - base, "rows": log.line_count,
                       "keys": latencies}))
     app.exit()

@@ -380,8 +380,6 @@ def connector_for(spec: ConnectSpec, *, on_event: Callable[[ServerEvent], None] 
     """The connector for ``spec``; ValueError (one line, for the user) when a target,
     option, world file, persona or certificate file is wrong. ``world``: an already
     built world for the embedded server (a lesson's), instead of ``spec.world``."""
-    import socket
-
     from smtptui.net.connection import ProbeOptions
 
     if spec.target is not None and spec.world is not None:
@@ -406,7 +404,9 @@ def connector_for(spec: ConnectSpec, *, on_event: Callable[[ServerEvent], None] 
             resolver = parse_nameserver(spec.resolver)
         except ValueError as exc:
             raise ValueError(f"--resolver: {exc}") from None
-    options = ProbeOptions(helo=spec.helo or socket.getfqdn() or "localhost",
+    # The options' helo is the probe's EHLO name, and no session connector probes: the
+    # user types their own EHLO. No getfqdn() here (a DNS lookup, seconds on some hosts).
+    options = ProbeOptions(helo=spec.helo or "localhost",
                            starttls="auto" if spec.starttls == "manual"  # type: ignore[arg-type]
                            else spec.starttls,
                            cafile=spec.cafile, insecure=spec.insecure, timeout=spec.timeout,

@@ -3,14 +3,14 @@ command palette (Ctrl+P) and the help screen, so they can never disagree."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from textual.binding import Binding
+
+from smtptui.core.frozen import frozen
 
 __all__ = ["ACTIONS", "LESSON_ACTIONS", "Action", "bindings"]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Action:
     action: str          # the App action ("send_verb('NOOP')" ...)
     title: str           # palette title

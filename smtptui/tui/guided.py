@@ -24,12 +24,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import SystemCommand
 from textual.binding import BindingType
 
+from smtptui.core.frozen import replace
 from smtptui.core.state import END_OF_DATA, GREETING
 from smtptui.session import ConnectSpec, lesson_connector
 from smtptui.session.events import Closed, LineSent, RemoteLine, ReplyReceived

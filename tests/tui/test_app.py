@@ -95,6 +95,35 @@ async def test_completion_dropdown_suggestion_and_tab(data_home: Path) -> None:
         assert "a@b.example" in [c.display for c in dropdown.candidates]
 
 
+async def test_the_completion_list_is_built_on_first_use_and_then_reused(
+        data_home: Path) -> None:
+    from smtptui.tui.widgets.command import CompletionList
+
+    app = SmtpApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await greeted(pilot, app)
+        main = app.main
+        assert not main.query(CompletionList)  # not built at start
+        # Keys that only look at the list (Up, Escape, Enter on an empty line) don't build it.
+        await pilot.press("up", "escape")
+        await pilot.pause()
+        assert not main.query(CompletionList)
+        main.command.focus()
+        await pilot.press("H")  # the first line with candidates builds it, above the input
+        await pilot.pause()
+        built = main.query_one("#completions", CompletionList)
+        assert built.is_shown and built.region.height > 0
+        assert built.region.bottom <= main.query_one("#input-row").region.y
+        assert [c.display for c in built.candidates] == ["HELO", "HELP"]
+        await pilot.press("down", "enter")  # moves in it, and Enter takes the choice
+        assert main.command.value.rstrip() == "HELP"
+        await pilot.press("ctrl+a", "ctrl+k", "E")  # the next time: the same widget
+        await pilot.pause()
+        assert main.query_one("#completions") is built and built.is_shown
+        assert [c.display for c in built.candidates][:2] == ["EHLO", "EXPN"]
+        assert len(main.query(CompletionList)) == 1
+
+
 async def test_a_line_with_errors_is_sent_on_the_second_enter(data_home: Path) -> None:
     app = SmtpApp()
     async with app.run_test(size=SIZE) as pilot:
@@ -198,14 +227,14 @@ async def test_starttls_is_verified_and_auth_secret_is_masked(data_home: Path) -
         await until(pilot, lambda: app.main.snapshot is not None
                     and app.main.snapshot.tls is not None, "TLS")
         assert app.main.snapshot.tls.verified
-        facts = str(app.main.query_one("#state-facts").render())
+        facts = app.main.panel.section("facts")
         assert "TLSv1.3" in facts and "verified" in facts
         command = app.main.command
         command.value = "EHLO me.example"
         await pilot.press("enter")
         await until(pilot, lambda: app.main.snapshot.capabilities is not None
                     and "AUTH" in app.main.snapshot.capabilities, "AUTH advertised")
-        caps = str(app.main.query_one("#state-caps").render())
+        caps = app.main.panel.section("caps")
         assert "(new after STARTTLS)" in caps and "STARTTLS (gone after STARTTLS)" in caps
         await pilot.press("ctrl+g")
         await until(pilot, lambda: isinstance(app.screen, AuthDialog), "the AUTH dialog")
@@ -423,6 +452,57 @@ async def test_an_unrecoverable_error_ends_the_app_with_one_line(data_home: Path
     assert "ValueError: the layout broke" in app.fatal_error
     assert "errors.log" in app.fatal_error
     assert "Traceback" in (data_home / "errors.log").read_text()
+
+
+def footer_keys(app: SmtpApp) -> list[str]:
+    from textual.widgets._footer import FooterKey
+
+    return [k.description for k in app.main.query(FooterKey)]
+
+
+async def test_footer_shows_the_focused_widgets_keys_and_follows_focus(
+        data_home: Path) -> None:
+    app = SmtpApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await greeted(pilot, app)
+        keys = footer_keys(app)
+        assert keys[:6] == ["Complete", "Help", "Dialect", "Raw", "Connect", "Save"]
+        await pilot.press("ctrl+up")  # the transcript: its Enter explains
+        await pilot.pause()
+        assert "Explain" in footer_keys(app) and "Complete" not in footer_keys(app)
+        await pilot.press("ctrl+down")
+        await pilot.pause()
+        assert footer_keys(app) == keys
+
+
+async def test_imported_objects_are_frozen_once_per_process(data_home: Path) -> None:
+    import gc
+
+    import smtptui.tui.app as app_module
+
+    app = SmtpApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await greeted(pilot, app)
+    assert app_module._frozen and gc.get_freeze_count() > 0
+    frozen = gc.get_freeze_count()
+    again = SmtpApp()
+    async with again.run_test(size=SIZE) as pilot:
+        await greeted(pilot, again)
+    assert gc.get_freeze_count() == frozen  # a second app in the process freezes nothing
+
+
+@pytest.mark.parametrize("size", [(100, 30), (80, 24), (140, 40)])
+async def test_the_transcript_width_is_known_before_the_first_layout(
+        data_home: Path, size: tuple[int, int]) -> None:
+    """The first notes and the greeting are laid out before the screen is: for the width
+    the screen expects the transcript to get (with the panel or without), which must be
+    the width it gets, or the screen is laid out and rendered twice at start-up."""
+    app = SmtpApp()
+    async with app.run_test(size=size) as pilot:
+        await greeted(pilot, app)
+        view = app.main.transcript
+        assert view.expected_width == view.region.width
+        assert view._width == view.scrollable_content_region.width
 
 
 async def test_works_at_80_by_24(data_home: Path) -> None:

@@ -78,20 +78,22 @@ class MainScreen(Guarded, Screen[None]):
         self.banner = ""
         self.guide: Guide | None = None  # the guided mode's lesson (smtptui lesson)
         self._composer: Composer | None = None  # mounted on first use: see composer
+        self._transcript: TranscriptView  # made in compose
 
     def compose(self) -> ComposeResult:
+        # The transcript is kept: it is there (empty) from the screen's first moment, not
+        # only once its container has mounted it.
+        self._transcript = TranscriptView(id="transcript", mask_text=self.app.mask_text)
         yield Header(icon="✉")
         with Horizontal(id="body"):
             if self.side_pane is not None:
                 yield self.side_pane
             with Vertical(id="main"):
-                yield TranscriptView(id="transcript", mask_text=self.app.mask_text)
-                dropdown = CompletionList(id="completions")
+                yield self._transcript
                 hint = HintLine(id="hint")
-                yield dropdown
                 with Horizontal(id="input-row"):
                     yield Label("C:", id="prompt")
-                    yield CommandInput(dropdown, hint, id="command",
+                    yield CommandInput(hint, make_dropdown=self._make_dropdown, id="command",
                                        placeholder="type an SMTP command (Tab completes)")
                 yield hint
             yield StatePanel(id="state")
@@ -99,9 +101,15 @@ class MainScreen(Guarded, Screen[None]):
 
     # -- widgets ---------------------------------------------------------------------------
 
+    def _make_dropdown(self) -> CompletionList:
+        """The completion list, mounted above the command line when first needed."""
+        dropdown = CompletionList(id="completions")
+        self.query_one("#main").mount(dropdown, before="#input-row")
+        return dropdown
+
     @property
     def transcript(self) -> TranscriptView:
-        return self.query_one("#transcript", TranscriptView)
+        return self._transcript
 
     @property
     def command(self) -> CommandInput:
@@ -145,6 +153,13 @@ class MainScreen(Guarded, Screen[None]):
             # Notes wrap to the transcript's width, known once the pane is laid out.
             self.call_after_refresh(self.app.screen_ready.set)
         else:
+            # The first notes and the greeting are in before the first layout: they wrap
+            # to the width the transcript will have (the screen's, less the panel's fixed
+            # width when it shows), so it need not re-wrap them, and the screen need not
+            # be laid out and rendered again, once it is laid out.
+            panel, width = self.panel, self.panel.styles.width
+            taken = (width.cells or 0) if panel.display and width is not None else 0
+            self.transcript.expected_width = self.size.width - taken
             self.app.screen_ready.set()
 
     def on_resize(self, event: Any) -> None:

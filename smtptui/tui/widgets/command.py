@@ -171,10 +171,14 @@ class CommandInput(Input):
             self.line = line
             self.forced = forced  # sent despite errors, after the second Enter
 
-    def __init__(self, dropdown: CompletionList, hint: HintLine, *,
+    def __init__(self, hint: HintLine, *, make_dropdown: Callable[[], CompletionList],
                  placeholder: str = "", id: str | None = None) -> None:
+        """``make_dropdown``: builds the completion list and mounts it where it shows; called
+        once, when there is first something to list (most lines never need it, and a
+        list widget not built is one less to style and lay out at start-up)."""
         super().__init__(placeholder=placeholder, id=id, select_on_focus=False)
-        self.dropdown = dropdown
+        self._make_dropdown = make_dropdown
+        self._dropdown: CompletionList | None = None
         self.hint = hint
         self.completer: Callable[[str], list[Candidate]] = lambda _line: []
         self.checker: Callable[[str], list[Diagnostic]] = lambda _line: []
@@ -192,6 +196,23 @@ class CommandInput(Input):
         self._draft = ""
         self._quiet = False             # a value set by history: no dropdown
         self._typing = False            # the only problem is the word being typed
+
+    @property
+    def dropdown(self) -> CompletionList:
+        """The completion list (built and mounted on first use)."""
+        if self._dropdown is None:
+            self._dropdown = self._make_dropdown()
+        return self._dropdown
+
+    @property
+    def shown_list(self) -> CompletionList | None:
+        """The completion list if it is open, else None (never builds it)."""
+        dropdown = self._dropdown
+        return dropdown if dropdown is not None and dropdown.is_shown else None
+
+    def _hide_list(self) -> None:
+        if self._dropdown is not None:
+            self._dropdown.hide()
 
     # -- keeping the dropdown, suggestion and diagnostics in step with the text -----------
 
@@ -221,7 +242,7 @@ class CommandInput(Input):
         if show and candidates:
             self.dropdown.show(candidates[:200])
         else:
-            self.dropdown.hide()
+            self._hide_list()
         self._show_hint()
 
     def _show_hint(self) -> None:
@@ -229,7 +250,7 @@ class CommandInput(Input):
                 d.is_error for d in self.diagnostics):
             self.hint.show_message(self._refusal)  # else: the caret under the error
         elif self._typing and self._confirm_for != self.value:
-            first = self.dropdown.selected or None
+            first = self._dropdown.selected if self._dropdown is not None else None
             shown = f": {first.display}" if first is not None else ""
             self.hint.show_hint(f"keep typing, or Tab completes{shown}")
         elif self.diagnostics:
@@ -250,7 +271,7 @@ class CommandInput(Input):
         self._quiet = False
 
     def on_blur(self, _event: events.Blur) -> None:
-        self.dropdown.hide()
+        self._hide_list()
 
     # -- keys --------------------------------------------------------------------------------
 
@@ -263,15 +284,15 @@ class CommandInput(Input):
         self.refresh_assist()
 
     def action_complete(self) -> None:
-        dropdown = self.dropdown
-        candidate = dropdown.selected if dropdown.is_shown else None
+        shown = self.shown_list
+        candidate = shown.selected if shown is not None else None
         if candidate is None:
             candidates = self.completer(self.value[: self.cursor_position])
             if not candidates:
                 self.screen.focus_next()
                 return
-            if len(candidates) > 1 and not dropdown.is_shown:
-                dropdown.show(candidates[:200])
+            if len(candidates) > 1 and shown is None:
+                self.dropdown.show(candidates[:200])
                 common = _common_prefix([c.text for c in candidates
                                          if c.start == candidates[0].start])
                 typed = self.value[: self.cursor_position]
@@ -292,14 +313,15 @@ class CommandInput(Input):
         self.refresh_assist(open_list=True)
 
     def action_dismiss(self) -> None:
-        if self.dropdown.is_shown:
-            self.dropdown.hide()
+        if self.shown_list is not None:
+            self._hide_list()
         else:
             self.screen.focus_next()
 
     def action_up(self) -> None:
-        if self.dropdown.is_shown:
-            self.dropdown.move(-1)
+        shown = self.shown_list
+        if shown is not None:
+            shown.move(-1)
             return
         lines = self.history()
         if not lines:
@@ -312,8 +334,9 @@ class CommandInput(Input):
             self._set_quietly(lines[self._history_at])
 
     def action_down(self) -> None:
-        if self.dropdown.is_shown:
-            self.dropdown.move(1)
+        shown = self.shown_list
+        if shown is not None:
+            shown.move(1)
             return
         if self._history_at is None:
             return
@@ -335,9 +358,9 @@ class CommandInput(Input):
         if event.input is not self:
             return
         event.stop()
-        dropdown = self.dropdown
-        if dropdown.is_shown and dropdown.navigated and dropdown.selected is not None:
-            self._accept(dropdown.selected)
+        shown = self.shown_list
+        if shown is not None and shown.navigated and shown.selected is not None:
+            self._accept(shown.selected)
             return
         line = self.value
         self.diagnostics = self.checker(line) if line.strip() else []
@@ -361,14 +384,15 @@ class CommandInput(Input):
         """After a line was handed over for sending."""
         self._quiet = True
         self.value = ""
-        self.dropdown.hide()
+        self._hide_list()
         self.diagnostics = []
         self._show_hint()
 
     def verb_under_cursor(self) -> str:
         """The command the user is looking at: the highlighted candidate if it is a verb,
         else the first word of the line."""
-        selected = self.dropdown.selected if self.dropdown.is_shown else None
+        shown = self.shown_list
+        selected = shown.selected if shown is not None else None
         if selected is not None and selected.kind == "verb":
             return selected.display.upper()
         return (self.value.split() or [""])[0].upper()

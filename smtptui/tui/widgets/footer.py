@@ -34,7 +34,15 @@ class KeysFooter(Footer):
             if shown == self._shown:
                 self._bindings_ready = True
                 return
+            first = self._shown is None
             self._shown = shown
+            if first:
+                # The first keys are mounted now, not after the next refresh (Textual's
+                # way): the first frame has them, and the screen is not laid out and
+                # rendered a second time just for the footer.
+                self._bindings_ready = True
+                self.call_later(self.recompose)
+                return
         super().bindings_changed(screen)
 
     def compose(self) -> ComposeResult:

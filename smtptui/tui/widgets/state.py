@@ -12,7 +12,6 @@ from textual.content import Content
 from textual.widgets import Static
 
 from smtptui.core.commands import COMMANDS
-from smtptui.core.extensions import describe
 from smtptui.session.display import terminal_safe
 
 if TYPE_CHECKING:
@@ -25,8 +24,10 @@ __all__ = ["StatePanel"]
 SERVER_LOG_LINES = 8
 
 
-_TITLES = {"state-facts": "Session", "state-next": "Next", "state-caps": "Server offers",
-           "state-log": "Server log"}
+_TITLES = {"facts": "Session", "next": "Next", "caps": "Server offers",
+           "log": "Server log"}
+_GAP = Content("\n\n")
+"""Between two sections: one blank line."""
 
 
 def _titled(section: str, body: Content | str) -> Content:
@@ -53,9 +54,7 @@ class StatePanel(VerticalScroll, can_focus=False):
         background: $surface;
         scrollbar-size-vertical: 1;
     }
-    StatePanel > Static { width: 1fr; text-wrap: nowrap; text-overflow: ellipsis;
-                          margin-top: 1; }
-    StatePanel > #state-facts { margin-top: 0; }
+    StatePanel > Static { width: 1fr; text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -63,40 +62,55 @@ class StatePanel(VerticalScroll, can_focus=False):
         self.snapshot: StateChanged | None = None
         self.dialect = "rfc5321"
         self.server_log: deque[str] = deque(maxlen=SERVER_LOG_LINES)
+        self._sections: dict[str, Content] = {
+            "facts": _titled("facts", "not connected"),
+            "next": _titled("next", ""),
+            "caps": _titled("caps", "greet the server with EHLO to see its extensions"),
+            "log": _titled("log", ""),
+        }
+        self._text = Static(self._joined(), id="state-text")
 
     def compose(self) -> ComposeResult:
-        # One Static per section, its title the first line: half the widgets to build
-        # and style at start-up of a title Static above each section's own.
-        yield Static(_titled("state-facts", "not connected"), id="state-facts")
-        yield Static(_titled("state-next", ""), id="state-next")
-        yield Static(_titled("state-caps", "greet the server with EHLO to see its "
-                             "extensions"), id="state-caps")
-        yield Static(_titled("state-log", ""), id="state-log", classes="server-log")
+        # One Static for the four sections, a blank line between them (as a top margin
+        # on each section's own Static would look): one widget to build, style, lay out
+        # and render at start-up instead of four.
+        yield self._text
 
-    def _update(self, node: Static, body: Content) -> None:
-        node.update(_titled(node.id or "", body))
+    def _joined(self) -> Content:
+        return _GAP.join(self._sections.values())
+
+    def section(self, name: str) -> str:
+        """The plain text of a section: ``facts``, ``next``, ``caps`` or ``log``."""
+        return self._sections[name].plain
+
+    def _update(self, section: str, body: Content) -> None:
+        self._sections[section] = _titled(section, body)
+
+    def _show(self) -> None:
+        self._text.update(self._joined())
 
     def show(self, snapshot: StateChanged) -> None:
         self.snapshot = snapshot
         self._facts()
         self._next()
         self._capabilities()
+        self._show()
 
     def set_dialect(self, dialect: str) -> None:
         self.dialect = dialect
         self._facts()
+        self._show()
 
     def add_server_log(self, text: str) -> None:
         self.server_log.append(terminal_safe(text))
-        self._update(self.query_one("#state-log", Static),
-                     Content("\n".join(self.server_log)).stylize("dim"))
+        self._update("log", Content("\n".join(self.server_log)).stylize("dim"))
+        self._show()
 
     def _facts(self) -> None:
         s = self.snapshot
-        facts = self.query_one("#state-facts", Static)
         if s is None:
-            self._update(facts, Content.assemble(("not connected", "$text-warning"),
-                                                 f"\ndialect  {self.dialect}"))
+            self._update("facts", Content.assemble(("not connected", "$text-warning"),
+                                                   f"\ndialect  {self.dialect}"))
             return
         tls_text, tls_style = _tls_line(s.tls)
         parts: list[tuple[str, str] | str] = [
@@ -115,22 +129,21 @@ class StatePanel(VerticalScroll, can_focus=False):
         if s.role == "server":
             parts += [("you are the receiver (after TURN)", "bold $text-warning"), "\n"]
         parts += ["dialect  ", (self.dialect, "bold")]
-        self._update(facts, Content.assemble(*parts))
+        self._update("facts", Content.assemble(*parts))
 
     def _next(self) -> None:
         s = self.snapshot
-        node = self.query_one("#state-next", Static)
         if s is not None and s.sending_data:
-            self._update(node, Content("compose the message below; Ctrl+J sends it")
+            self._update("next", Content("compose the message below; Ctrl+J sends it")
                          .stylize("dim"))
             return
         if s is None or (not s.usual and not s.legal):
-            self._update(node, Content("reconnect (F5) or open another server (Ctrl+O)"
-                                       if s is None or s.state.value == "closed" else
-                                       "wait for the server").stylize("dim"))
+            self._update("next", Content("reconnect (F5) or open another server (Ctrl+O)"
+                                         if s is None or s.state.value == "closed" else
+                                         "wait for the server").stylize("dim"))
             return
         if s.sending_data:
-            self._update(node, Content("compose the message below; Ctrl+J sends it")
+            self._update("next", Content("compose the message below; Ctrl+J sends it")
                          .stylize("dim"))
             return
         lines: list[tuple[str, str] | str] = []
@@ -141,17 +154,18 @@ class StatePanel(VerticalScroll, can_focus=False):
         others = [v for v in s.legal if v not in s.usual]
         if others:
             lines += [("also: ", "dim"), " ".join(others)]
-        self._update(node, Content.assemble(*lines))
+        self._update("next", Content.assemble(*lines))
 
     def _capabilities(self) -> None:
         s = self.snapshot
-        node = self.query_one("#state-caps", Static)
         caps = s.capabilities if s is not None else None
         if caps is None:
             if s is not None and s.hello == "HELO":
-                self._update(node, Content("HELO: no extensions (plain RFC 821 session)")
+                self._update("caps", Content("HELO: no extensions (plain RFC 821 session)")
                              .stylize("dim"))
             return
+        from smtptui.core.extensions import describe  # after EHLO: not at start-up
+
         before = s.capabilities_before_tls if s is not None else None
         old = set(before.keywords) if before is not None else None
         lines: list[tuple[str, str] | str] = []
@@ -168,4 +182,4 @@ class StatePanel(VerticalScroll, can_focus=False):
             for keyword in gone:
                 lines += [(keyword, "strike dim"), (" (gone after STARTTLS)", "$text-warning"),
                           "\n"]
-        self._update(node, Content.assemble(*lines).rstrip())
+        self._update("caps", Content.assemble(*lines).rstrip())

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, overload
 
 from rich.cells import cell_len, get_character_cell_size
@@ -72,15 +71,35 @@ CONTINUED = {"S:┌": "  │", "  │": "  │"}
 """The gutter under a wrapped row (a multi-line reply's box goes on; others are blank)."""
 
 
-@dataclass(slots=True)
 class Shown:
-    """One transcript entry as the view knows it (what the explain screen needs)."""
+    """One transcript entry as the view knows it (what the explain screen needs).
 
-    entry: Entry
-    kind: str                      # "client", "server", "note", "data", "remote", "local"
-    event: ReplyReceived | None = None   # a server entry's event: explains it on demand
-    style: str = ""                # for notes: "note", "error", "local"
-    verb: str = ""                 # remote lines after TURN: the command they hold
+    A plain slotted class, not a dataclass: building a dataclass costs about a
+    millisecond at import, at every start of the app."""
+
+    __slots__ = ("entry", "event", "kind", "style", "verb")
+
+    def __init__(self, entry: Entry, kind: str, event: ReplyReceived | None = None,
+                 style: str = "", verb: str = "") -> None:
+        self.entry = entry
+        self.kind = kind     # "client", "server", "note", "data", "remote", "local"
+        self.event = event   # a server entry's event: explains it on demand
+        self.style = style   # for notes: "note", "error", "local"
+        self.verb = verb     # remote lines after TURN: the command they hold
+
+    def _fields(self) -> tuple[object, ...]:
+        return self.entry, self.kind, self.event, self.style, self.verb
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self._fields() == other._fields()  # type: ignore[attr-defined]
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass was
+
+    def __repr__(self) -> str:
+        return (f"Shown(entry={self.entry!r}, kind={self.kind!r}, event={self.event!r}, "
+                f"style={self.style!r}, verb={self.verb!r})")
 
     @property
     def explanation(self) -> Explanation | None:
@@ -262,14 +281,17 @@ class _ReplyRows(Sequence[Row]):
         return offsets
 
 
-@dataclass(slots=True)
 class _Block:
     """One entry's rows and how they lie at the laid-out width."""
 
-    rows: Sequence[Row]
-    widest: int                        # cells of the widest row on one line
-    height: int = 0                    # screen lines at the laid-out width
-    offsets: list[int] | None = None   # first screen line of each row (+ total) if any wraps
+    __slots__ = ("height", "offsets", "rows", "widest")
+
+    def __init__(self, rows: Sequence[Row], widest: int) -> None:
+        self.rows = rows
+        self.widest = widest   # cells of the widest row on one line
+        self.height = 0        # screen lines at the laid-out width
+        self.offsets: list[int] | None = None  # first screen line of each row (+ total)
+                                               # if any wraps
 
     def fit(self, width: int) -> None:
         if self.widest <= width:
@@ -330,7 +352,7 @@ class TranscriptView(ScrollView, can_focus=True):
         Binding("enter", "explain", "Explain"),
     ]
 
-    raw = reactive(False)
+    raw = reactive(False, init=False)  # nothing to rebuild at mount
     """Show the exact bytes of each entry (CRLF, bare LF, non-printables escaped)."""
 
     class Explain(Message):
@@ -354,6 +376,9 @@ class TranscriptView(ScrollView, can_focus=True):
         self._cursor: int | None = None   # index into self.shown
         self._styles: dict[str, Style] = {}
         self._mask = mask_text  # a display hook (tests mask ports and latencies)
+        self.expected_width: int | None = None
+        """The cells the view will be wide, when its screen knows before the first layout
+        (rows added before it are laid out for that width, not the app's)."""
 
     # -- styles ---------------------------------------------------------------------------
 
@@ -440,10 +465,11 @@ class TranscriptView(ScrollView, can_focus=True):
     def _layout_width(self) -> int:
         """The cells a line has (the scrollbar's gutter is kept even when it is hidden, so
         a growing transcript never re-wraps). Before the first layout: a guess from the
-        screen, put right on the first resize."""
+        screen (or ``expected_width``), put right on the first resize."""
         width = self.scrollable_content_region.width
         if width <= 0:
-            width = self.app.size.width - 1
+            width = (self.expected_width or self.app.size.width) \
+                - self.styles.scrollbar_size_vertical
         return max(width, 1)
 
     def _relayout(self, width: int) -> None:
