@@ -268,7 +268,9 @@ class SMTPClient(ClientSteps):
         return True
 
     async def close(self) -> None:
-        """Close the connection (idempotent, never raises, bounded in time)."""
+        """Close the connection (idempotent, never raises but cancellation, bounded in
+        time). The transcript says so even when the close is cancelled half-way (its
+        task stopped while the peer was slow to take the last bytes)."""
         writer = self._detach()
         if writer is None:
             return
@@ -278,6 +280,10 @@ class SMTPClient(ClientSteps):
                 await writer.wait_closed()
         except (TimeoutError, OSError, ssl.SSLError):
             writer.transport.abort()
+        except asyncio.CancelledError:
+            writer.transport.abort()
+            self._note("connection closed")
+            raise
         self._note("connection closed")
 
     def _abort(self, why: str) -> None:

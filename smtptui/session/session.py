@@ -272,6 +272,13 @@ class Session(SessionBase):
 
     async def aclose(self) -> None:
         """End everything: the connection, the embedded server, the autosave file."""
+        reader, client = self._reader, self.client
+        if (reader is not None and not reader.done() and client is not None
+                and client.tracker.state is State.CLOSED):
+            # The reader is ending the connection itself (after QUIT's 221: waiting for
+            # the hang-up, closing): let it finish, so its notes and Closed are emitted.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(reader), QUIT_GRACE + 1.0)  # + close
         await self.disconnect("session closed")
         await self._stop_reader()
         with contextlib.suppress(Exception):

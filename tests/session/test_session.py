@@ -19,6 +19,7 @@ from smtptui.net.probe import ProbeOptions
 from smtptui.server.world import DEMO_PASSWORD, DEMO_USER, load_world
 from smtptui.session import Session, SessionError, make_connector
 from smtptui.session.autosave import History
+from smtptui.session.common import closing_reason
 from smtptui.session.events import (
     Closed,
     Connected,
@@ -478,3 +479,54 @@ async def test_postfix_starttls_verified_and_a_message(postfix, tls_files) -> No
     await session.quit()
     await session.aclose()
     assert isinstance(rec.events[-1], Closed)
+
+
+# ------------------------------------------- closing while the reader ends the connection
+
+
+async def test_closing_right_after_quit_keeps_the_servers_close_and_its_note(
+        smtpd, monkeypatch: pytest.MonkeyPatch) -> None:
+    # After QUIT's 221 the reader waits for the hang-up and closes the connection; a
+    # front end that closes the session as soon as the 221 is in (pipe mode at the end
+    # of its input) must not cut that short: the note and the Closed event still come.
+    controller, _handler = smtpd
+    slow = asyncio.Event()
+    wait_closed = asyncio.StreamWriter.wait_closed
+
+    async def slow_wait_closed(self: asyncio.StreamWriter) -> None:
+        slow.set()
+        await asyncio.sleep(0.3)  # the peer slow to take the last bytes
+        await wait_closed(self)
+
+    monkeypatch.setattr(asyncio.StreamWriter, "wait_closed", slow_wait_closed)
+    session, rec = session_for(f"127.0.0.1:{controller.port}")
+    await session.connect()
+    await session.greeting()
+    reply = await session.command("QUIT")
+    assert reply is not None and reply.code == 221
+    await asyncio.wait_for(slow.wait(), 5)  # the reader is inside its close now
+    await session.aclose()
+    notes = [e.entry.text for e in rec.of(Note)]
+    assert notes[-1] == "connection closed"
+    assert [e.reason for e in rec.of(Closed)] == [closing_reason(221)]
+
+
+async def test_a_cancelled_close_still_says_the_connection_closed(
+        smtpd, monkeypatch: pytest.MonkeyPatch) -> None:
+    from smtptui.net.client import SMTPClient
+
+    controller, _handler = smtpd
+    never = asyncio.Event()
+
+    async def stuck_wait_closed(self: asyncio.StreamWriter) -> None:
+        await never.wait()
+
+    client = await SMTPClient.connect("127.0.0.1", controller.port)
+    await client.read_greeting()
+    monkeypatch.setattr(asyncio.StreamWriter, "wait_closed", stuck_wait_closed)
+    closing = asyncio.create_task(client.close())
+    await asyncio.sleep(0.05)
+    closing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await closing
+    assert client.closed and client.transcript[-1].text == "connection closed"
