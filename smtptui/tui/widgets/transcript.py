@@ -373,6 +373,7 @@ class TranscriptView(ScrollView, can_focus=True):
         self._width = 0                   # the width blocks are laid out for
         self._wrapped: dict[tuple[int, int], list[Line]] = {}
         self._dims: dict[tuple[int | None, str | None], str] = {}
+        self._notes: dict[tuple[str, str], tuple[list[tuple[str, str, str, str]], int]] = {}
         self._cursor: int | None = None   # index into self.shown
         self._styles: dict[str, Style] = {}
         self._mask = mask_text  # a display hook (tests mask ports and latencies)
@@ -434,7 +435,7 @@ class TranscriptView(ScrollView, can_focus=True):
             added = True
         if not added:
             return
-        self.virtual_size = Size(width, self._total)
+        self._grow(width)
         if follow and self._cursor is not None:
             self._cursor = None  # the cursor follows the newest entry until moved
         if end_before or self._cursor is None:
@@ -443,6 +444,23 @@ class TranscriptView(ScrollView, can_focus=True):
             self.scroll_end(animate=False, immediate=True, x_axis=False)
             self.call_after_refresh(self.scroll_end, animate=False, x_axis=False)
         self.refresh()
+
+    def _grow(self, width: int) -> None:
+        """The virtual size after rows were added. Setting ``virtual_size`` makes Textual
+        lay out the whole screen (every widget, then every widget rendered again), but
+        a line-API view's size only moves its scrollbar: once the scrollbar is up (the
+        rows overflow the pane), the new height is set without a layout and the
+        scrollbar told; a layout only when the scrollbar may appear or the width
+        changed."""
+        size = Size(width, self._total)
+        old = self.virtual_size
+        if (old.width == width and old.height <= size.height
+                and self.show_vertical_scrollbar
+                and old.height > self.scrollable_content_region.height):
+            self.set_reactive(TranscriptView.virtual_size, size)
+            self.vertical_scrollbar.window_virtual_size = size.height
+        else:
+            self.virtual_size = size
 
     def clear(self) -> None:
         self.shown.clear()
@@ -530,6 +548,9 @@ class TranscriptView(ScrollView, can_focus=True):
             rows: Sequence[Row] = self._raw_rows(shown, index)
         elif shown.kind == "server":
             return self._reply_block(shown, index)
+        elif shown.kind == "note":
+            lines, widest = self._note_lines(shown)
+            return _Block([(*line, index) for line in lines], widest)
         else:
             rows = self._rows_for(shown, index)
         return _Block(rows, max(map(_row_cells, rows), default=0))
@@ -551,22 +572,47 @@ class TranscriptView(ScrollView, can_focus=True):
             dim = f"the remote sends {shown.verb}: answer it" if shown.verb else ""
             return [("R: ", "remote", text, dim, index)]
         # notes (local events) and the app's own lines: wrapped when shown
+        return [(*line, index) for line in self._note_lines(shown)[0]]
+
+    def _note_lines(self, shown: Shown) -> tuple[list[tuple[str, str, str, str]], int]:
+        """A note's rows (without the entry index) and the widest, made once per text:
+        a burst of unsolicited replies brings as many identical notes."""
         style = shown.style or "note"
-        gutter = {"local": "   ", "error": " ✗ "}.get(style, " * ")
-        return [(gutter, style, self._masked(terminal_safe(line)), "", index)
-                for line in entry.text.split("\n")]
+        key = (shown.entry.text, style)
+        found = self._notes.get(key)
+        if found is None:
+            gutter = {"local": "   ", "error": " ✗ "}.get(style, " * ")
+            lines = [(gutter, style, self._masked(terminal_safe(line)), "")
+                     for line in shown.entry.text.split("\n")]
+            if len(self._notes) >= WRAPPED_CACHE:
+                self._notes.clear()
+            found = self._notes[key] = (lines, max(_row_cells((*line, 0)) for line in lines))
+        return found
 
     def _reply_block(self, shown: Shown, index: int) -> _Block:
         entry = shown.entry
         reply = entry.reply
-        text = entry.raw.decode("utf-8", "replace")
+        raw = entry.raw
+        klass = reply.klass if reply is not None else None
+        style, word = CLASS_WORDS.get(klass or 0, ("error", "? no code"))
+        dim = self._reply_dim(shown, word)
+        extra = self._violation_rows(shown, index)
+        if raw.find(b"\n") == len(raw) - 1 and raw.endswith(b"\r\n") and raw.isascii():
+            # One line of printable ASCII (a pipelined burst is thousands of them): its
+            # cells are its length.
+            line = raw[:-1].decode("ascii")
+            if line[:-1].isprintable():
+                rows = _ReplyRows([line], style, dim, index, extra)
+                rows.plain = True
+                widest = len(line) + 2 + (2 + _cells(dim) if dim else 0)
+                if extra:
+                    widest = max(widest, *map(_row_cells, extra))
+                return _Block(rows, widest)
+        text = raw.decode("utf-8", "replace")
         lines = text.split("\n")
         if lines and lines[-1] == "":
             lines.pop()
-        klass = reply.klass if reply is not None else None
-        style, word = CLASS_WORDS.get(klass or 0, ("error", "? no code"))
-        rows = _ReplyRows(lines, style, self._reply_dim(shown, word), index,
-                          self._violation_rows(shown, index))
+        rows = _ReplyRows(lines, style, dim, index, extra)
         return _Block(rows, rows.widest(text))
 
     def _reply_dim(self, shown: Shown, word: str) -> str:
