@@ -424,16 +424,24 @@ class TranscriptView(ScrollView, can_focus=True):
         end_before = self.is_vertical_scroll_end or not self._blocks
         width = self._width or self._layout_width()
         self._width = width
-        added = False
+        shown_list, blocks, starts = self.shown, self._blocks, self._starts
+        first = index = len(shown_list)
+        total = self._total
+        raw = self.raw
+        block_for = self._block_for
         for shown in items:
-            block = self._block_for(shown, len(self.shown))
-            block.fit(width)
-            self.shown.append(shown)
-            self._blocks.append(block)
-            self._starts.append(self._total)
-            self._total += block.height
-            added = True
-        if not added:
+            block = block_for(shown, index, raw)
+            if block.widest <= width:  # nearly every block: it fits, one row a line
+                block.height = len(block.rows)
+            else:
+                block.fit(width)
+            shown_list.append(shown)
+            blocks.append(block)
+            starts.append(total)
+            total += block.height
+            index += 1
+        self._total = total
+        if index == first:
             return
         self._grow(width)
         if follow and self._cursor is not None:
@@ -543,8 +551,8 @@ class TranscriptView(ScrollView, can_focus=True):
     def _masked(self, text: str) -> str:
         return self._mask(text) if self._mask is not None and text else text
 
-    def _block_for(self, shown: Shown, index: int) -> _Block:
-        if self.raw:
+    def _block_for(self, shown: Shown, index: int, raw: bool | None = None) -> _Block:
+        if self.raw if raw is None else raw:
             rows: Sequence[Row] = self._raw_rows(shown, index)
         elif shown.kind == "server":
             return self._reply_block(shown, index)
