@@ -52,6 +52,8 @@ Row = tuple[str, str, str, str, int]
 """(gutter, style key, text, dimmed text beside it, index of the entry it belongs to)."""
 Line = tuple[str, str, str, str]
 """One screen line: (gutter, style key, text, dimmed text beside it)."""
+_NoteLines = tuple[list[Line], int, dict[int, list[int]]]
+"""A note text's rows without their entry index, the widest, offsets per width."""
 
 CLASS_WORDS = {2: ("success", "✓ done"), 3: ("accent", "→ go on"),
                4: ("warning", "! try later"), 5: ("error", "✗ failed"),
@@ -373,7 +375,7 @@ class TranscriptView(ScrollView, can_focus=True):
         self._width = 0                   # the width blocks are laid out for
         self._wrapped: dict[tuple[int, int], list[Line]] = {}
         self._dims: dict[tuple[int | None, str | None], str] = {}
-        self._notes: dict[tuple[str, str], tuple[list[tuple[str, str, str, str]], int]] = {}
+        self._notes: dict[tuple[str, str], _NoteLines] = {}
         self._cursor: int | None = None   # index into self.shown
         self._styles: dict[str, Style] = {}
         self._mask = mask_text  # a display hook (tests mask ports and latencies)
@@ -431,10 +433,11 @@ class TranscriptView(ScrollView, can_focus=True):
         block_for = self._block_for
         for shown in items:
             block = block_for(shown, index, raw)
-            if block.widest <= width:  # nearly every block: it fits, one row a line
-                block.height = len(block.rows)
-            else:
-                block.fit(width)
+            if not block.height:  # (a note's may be known already)
+                if block.widest <= width:  # nearly every block: it fits, a line a row
+                    block.height = len(block.rows)
+                else:
+                    block.fit(width)
             shown_list.append(shown)
             blocks.append(block)
             starts.append(total)
@@ -557,8 +560,17 @@ class TranscriptView(ScrollView, can_focus=True):
         elif shown.kind == "server":
             return self._reply_block(shown, index)
         elif shown.kind == "note":
-            lines, widest = self._note_lines(shown)
-            return _Block([(*line, index) for line in lines], widest)
+            lines, widest, fits = self._note_lines(shown)
+            block = _Block([(*line, index) for line in lines], widest)
+            width = self._width
+            if widest > width > 0:  # wrapped: laid out once per text and width
+                offsets = fits.get(width)
+                if offsets is None:
+                    block.fit(width)
+                    fits[width] = block.offsets  # type: ignore[assignment]
+                else:
+                    block.offsets, block.height = offsets, offsets[-1]
+            return block
         else:
             rows = self._rows_for(shown, index)
         return _Block(rows, max(map(_row_cells, rows), default=0))
@@ -582,9 +594,11 @@ class TranscriptView(ScrollView, can_focus=True):
         # notes (local events) and the app's own lines: wrapped when shown
         return [(*line, index) for line in self._note_lines(shown)[0]]
 
-    def _note_lines(self, shown: Shown) -> tuple[list[tuple[str, str, str, str]], int]:
-        """A note's rows (without the entry index) and the widest, made once per text:
-        a burst of unsolicited replies brings as many identical notes."""
+    def _note_lines(self, shown: Shown) -> _NoteLines:
+        """A note's rows (without the entry index), the widest, and its screen lines' offsets
+        per width it wraps at (filled in by _block_for), made once per text: a burst of
+        unsolicited replies brings as many identical notes. (Offsets lists are shared by
+        the blocks of one text, and never changed in place.)"""
         style = shown.style or "note"
         key = (shown.entry.text, style)
         found = self._notes.get(key)
@@ -594,15 +608,16 @@ class TranscriptView(ScrollView, can_focus=True):
                      for line in shown.entry.text.split("\n")]
             if len(self._notes) >= WRAPPED_CACHE:
                 self._notes.clear()
-            found = self._notes[key] = (lines, max(_row_cells((*line, 0)) for line in lines))
+            found = self._notes[key] = (lines, max(_row_cells((*line, 0)) for line in lines),
+                                        {})
         return found
 
     def _reply_block(self, shown: Shown, index: int) -> _Block:
         entry = shown.entry
         reply = entry.reply
         raw = entry.raw
-        klass = reply.klass if reply is not None else None
-        style, word = CLASS_WORDS.get(klass or 0, ("error", "? no code"))
+        code = reply.code if reply is not None else None
+        style, word = CLASS_WORDS.get(code // 100 if code else 0, ("error", "? no code"))
         dim = self._reply_dim(shown, word)
         extra = self._violation_rows(shown, index)
         if raw.find(b"\n") == len(raw) - 1 and raw.endswith(b"\r\n") and raw.isascii():
@@ -649,7 +664,7 @@ class TranscriptView(ScrollView, can_focus=True):
     def _violation_rows(self, shown: Shown, index: int) -> list[Row]:
         rows: list[Row] = []
         reply = shown.entry.reply
-        found = list(reply.diagnostics) if reply is not None else []
+        found = reply.diagnostics if reply is not None else ()
         for d in found:
             rule = f" ({d.rule})" if d.rule else ""
             rows.append(("  ⚠ ", "violation", f"server broke a rule: {d.message}{rule}", "",
