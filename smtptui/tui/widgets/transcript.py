@@ -378,6 +378,7 @@ class TranscriptView(ScrollView, can_focus=True):
         self._notes: dict[tuple[str, str], _NoteLines] = {}
         self._cursor: int | None = None   # index into self.shown
         self._styles: dict[str, Style] = {}
+        self._base: Style | None = None  # the view's style while render_lines runs
         self._mask = mask_text  # a display hook (tests mask ports and latencies)
         self.expected_width: int | None = None
         """The cells the view will be wide, when its screen knows before the first layout
@@ -721,9 +722,18 @@ class TranscriptView(ScrollView, can_focus=True):
 
     # -- rendering --------------------------------------------------------------------------
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """The lines in ``crop``, with the view's style worked out once for all of them
+        (``rich_style`` walks every ancestor's styles: a lookup per line otherwise)."""
+        self._base = self.rich_style
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._base = None
+
     def render_line(self, y: int) -> Strip:
         width = self.size.width
-        base = self.rich_style
+        base = self._base or self.rich_style
         index = self.scroll_offset.y + y
         if index >= self._total:
             return Strip.blank(width, base)
