@@ -60,6 +60,9 @@ _SKIP_RE = re.compile(rb"(?:[^\n]{3}-[^\n]*\n)+")
 
 # Bulk-path patterns by (code octets, max text width): at most 1000 x a few entries.
 _FAST_CACHE: dict[tuple[bytes, int], re.Pattern[bytes]] = {}
+_ONE_LINE_CACHE: dict[int, re.Pattern[bytes]] = {}
+"""Per text width: a clean one-line reply (``250 ok``: a code of 2-5, 0-5, any digit, a
+space, printable ASCII, CRLF) -- what the per-line checks would find nothing in."""
 
 
 def parse_enhanced(text: str) -> str | None:
@@ -393,6 +396,25 @@ class ReplyParser:
                             nl = buf.index(b"\n", pos)
                             take(buf[pos:nl], 0, out)
                             pos = nl + 1
+                    continue
+            elif not self._texts and not self._skipping:
+                # A clean one-line reply (most replies; a pipelined burst is thousands):
+                # nothing for _take_line to check, so none of its work.
+                width = min(MAX_REPLY_LINE - 2, self.max_line_length) - 4
+                one = _ONE_LINE_CACHE.get(width)
+                if one is None and width >= 0:
+                    one = _ONE_LINE_CACHE[width] = re.compile(
+                        rb"[2-5][0-5][0-9] [\x20-\x7e]{0,%d}\r\n" % width)
+                m = one.match(buf, pos, end) if one is not None else None
+                if m is not None:
+                    e = m.end()
+                    head = buf[pos:pos + 3]
+                    self._code, self._head = int(head), head
+                    self._texts.append(buf[pos + 4:e - 2].decode("ascii"))
+                    self._raw.append(buf[pos:e])
+                    self._size += e - pos
+                    out.append(self._finish())
+                    pos = e
                     continue
             elif self._skipping:
                 m = _SKIP_RE.match(buf, pos, end)

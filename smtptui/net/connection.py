@@ -514,6 +514,11 @@ def check_reply(step: str, reply: Reply) -> None:
         more = " ..." if b"\n" in reply.raw.rstrip(b"\r\n") else ""
         raise ProtocolViolation(step, f'not an SMTP reply: "{printable(first)}"{more}')
     if len(reply.lines) > 1:
+        raw = reply.raw
+        head = raw[:3]
+        after = raw.count(b"\n") - raw.endswith(b"\n")  # lines that follow a LF
+        if head.isdigit() and raw.count(b"\n" + head) == after:
+            return  # every line starts with the first line's code (checked at C speed)
         codes = list(dict.fromkeys(
             line[:3] for line in reply.raw.split(b"\n") if line[:3].isdigit()))
         if len(codes) > 1:

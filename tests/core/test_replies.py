@@ -407,3 +407,21 @@ def test_octet_cap_is_independent_of_chunking(data: bytes, points: list[int]) ->
     assert feed_chunked(data, points, max_line_length=16, max_reply_octets=40) == whole
     for r in whole:
         assert len(r.raw) <= 40 + 16 + 2
+
+
+def test_clean_one_line_replies_and_the_ones_the_line_checks_still_see() -> None:
+    # A clean one-line reply takes the one-regex path: the same reply as line by line.
+    got = feed_all(b"250 2.1.0 sender ok\r\n221 bye\r\n354 \r\n")
+    assert [(r.code, r.lines, r.raw, r.enhanced, r.diagnostics) for r in got] == [
+        (250, ("2.1.0 sender ok",), b"250 2.1.0 sender ok\r\n", "2.1.0", ()),
+        (221, ("bye",), b"221 bye\r\n", None, ()),
+        (354, ("",), b"354 \r\n", None, ()),
+    ]
+    # Anything not clean still goes through every check.
+    for raw, found in [(b"150 x\r\n", "1yz"), (b"260 x\r\n", "second digit"),
+                       (b"250 a\x01b\r\n", "control character"),
+                       (b"250 " + b"x" * 600 + b"\r\n", "octets, over the 512"),
+                       (b"250 x\n", "bare LF"), (b"250 \xc3\xa9t\xc3\xa9\r\n", "")]:
+        (r,) = feed_all(raw)
+        assert found in messages(r), raw
+        assert r.code == int(raw[:3])

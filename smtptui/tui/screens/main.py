@@ -72,6 +72,7 @@ class MainScreen(Guarded, Screen[None]):
         self.starttls_wanted: str | bool = False
         self._data_mode = False
         self._turned = False
+        self._prompt_text = "C:"  # the #prompt label's text
         self._panel_user: bool | None = None  # the user's F4 choice overrides the width
         self.mail_from: str | None = None
         self.recipients: list[str] = []
@@ -446,8 +447,10 @@ class MainScreen(Guarded, Screen[None]):
         self.query_one("#hint").display = not composing
         if composing or self._composer is not None:
             self.composer.display = composing
-        prompt = self.query_one("#prompt", Label)
-        prompt.update("R:" if self._turned else "C:")
+        prompt_text = "R:" if self._turned else "C:"
+        if prompt_text != self._prompt_text:  # an update lays the screen out again
+            self._prompt_text = prompt_text
+            self.query_one("#prompt", Label).update(prompt_text)
         command = self.command
         command.placeholder = ("you are the receiver: type a reply, e.g. 250 OK"
                                if self._turned else "type an SMTP command (Tab completes)")

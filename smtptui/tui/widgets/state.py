@@ -69,6 +69,7 @@ class StatePanel(VerticalScroll, can_focus=False):
             "log": _titled("log", ""),
         }
         self._text = Static(self._joined(), id="state-text")
+        self._shown: tuple[str, object] | None = None  # what _show() last put up
 
     def compose(self) -> ComposeResult:
         # One Static for the four sections, a blank line between them (as a top margin
@@ -87,7 +88,11 @@ class StatePanel(VerticalScroll, can_focus=False):
         self._sections[section] = _titled(section, body)
 
     def _show(self) -> None:
-        self._text.update(self._joined())
+        joined = self._joined()
+        key = (joined.plain, joined.spans)
+        if key != self._shown:  # unchanged: no update, no layout of the screen
+            self._shown = key
+            self._text.update(joined)
 
     def show(self, snapshot: StateChanged) -> None:
         self.snapshot = snapshot

@@ -52,6 +52,8 @@ Row = tuple[str, str, str, str, int]
 """(gutter, style key, text, dimmed text beside it, index of the entry it belongs to)."""
 Line = tuple[str, str, str, str]
 """One screen line: (gutter, style key, text, dimmed text beside it)."""
+_NoteLines = tuple[list[Line], int, dict[int, list[int]]]
+"""A note text's rows without their entry index, the widest, offsets per width."""
 
 CLASS_WORDS = {2: ("success", "✓ done"), 3: ("accent", "→ go on"),
                4: ("warning", "! try later"), 5: ("error", "✗ failed"),
@@ -373,8 +375,10 @@ class TranscriptView(ScrollView, can_focus=True):
         self._width = 0                   # the width blocks are laid out for
         self._wrapped: dict[tuple[int, int], list[Line]] = {}
         self._dims: dict[tuple[int | None, str | None], str] = {}
+        self._notes: dict[tuple[str, str], _NoteLines] = {}
         self._cursor: int | None = None   # index into self.shown
         self._styles: dict[str, Style] = {}
+        self._base: Style | None = None  # the view's style while render_lines runs
         self._mask = mask_text  # a display hook (tests mask ports and latencies)
         self.expected_width: int | None = None
         """The cells the view will be wide, when its screen knows before the first layout
@@ -423,18 +427,27 @@ class TranscriptView(ScrollView, can_focus=True):
         end_before = self.is_vertical_scroll_end or not self._blocks
         width = self._width or self._layout_width()
         self._width = width
-        added = False
+        shown_list, blocks, starts = self.shown, self._blocks, self._starts
+        first = index = len(shown_list)
+        total = self._total
+        raw = self.raw
+        block_for = self._block_for
         for shown in items:
-            block = self._block_for(shown, len(self.shown))
-            block.fit(width)
-            self.shown.append(shown)
-            self._blocks.append(block)
-            self._starts.append(self._total)
-            self._total += block.height
-            added = True
-        if not added:
+            block = block_for(shown, index, raw)
+            if not block.height:  # (a note's may be known already)
+                if block.widest <= width:  # nearly every block: it fits, a line a row
+                    block.height = len(block.rows)
+                else:
+                    block.fit(width)
+            shown_list.append(shown)
+            blocks.append(block)
+            starts.append(total)
+            total += block.height
+            index += 1
+        self._total = total
+        if index == first:
             return
-        self.virtual_size = Size(width, self._total)
+        self._grow(width)
         if follow and self._cursor is not None:
             self._cursor = None  # the cursor follows the newest entry until moved
         if end_before or self._cursor is None:
@@ -443,6 +456,23 @@ class TranscriptView(ScrollView, can_focus=True):
             self.scroll_end(animate=False, immediate=True, x_axis=False)
             self.call_after_refresh(self.scroll_end, animate=False, x_axis=False)
         self.refresh()
+
+    def _grow(self, width: int) -> None:
+        """The virtual size after rows were added. Setting ``virtual_size`` makes Textual
+        lay out the whole screen (every widget, then every widget rendered again), but
+        a line-API view's size only moves its scrollbar: once the scrollbar is up (the
+        rows overflow the pane), the new height is set without a layout and the
+        scrollbar told; a layout only when the scrollbar may appear or the width
+        changed."""
+        size = Size(width, self._total)
+        old = self.virtual_size
+        if (old.width == width and old.height <= size.height
+                and self.show_vertical_scrollbar
+                and old.height > self.scrollable_content_region.height):
+            self.set_reactive(TranscriptView.virtual_size, size)
+            self.vertical_scrollbar.window_virtual_size = size.height
+        else:
+            self.virtual_size = size
 
     def clear(self) -> None:
         self.shown.clear()
@@ -525,11 +555,23 @@ class TranscriptView(ScrollView, can_focus=True):
     def _masked(self, text: str) -> str:
         return self._mask(text) if self._mask is not None and text else text
 
-    def _block_for(self, shown: Shown, index: int) -> _Block:
-        if self.raw:
+    def _block_for(self, shown: Shown, index: int, raw: bool | None = None) -> _Block:
+        if self.raw if raw is None else raw:
             rows: Sequence[Row] = self._raw_rows(shown, index)
         elif shown.kind == "server":
             return self._reply_block(shown, index)
+        elif shown.kind == "note":
+            lines, widest, fits = self._note_lines(shown)
+            block = _Block([(*line, index) for line in lines], widest)
+            width = self._width
+            if widest > width > 0:  # wrapped: laid out once per text and width
+                offsets = fits.get(width)
+                if offsets is None:
+                    block.fit(width)
+                    fits[width] = block.offsets  # type: ignore[assignment]
+                else:
+                    block.offsets, block.height = offsets, offsets[-1]
+            return block
         else:
             rows = self._rows_for(shown, index)
         return _Block(rows, max(map(_row_cells, rows), default=0))
@@ -551,22 +593,50 @@ class TranscriptView(ScrollView, can_focus=True):
             dim = f"the remote sends {shown.verb}: answer it" if shown.verb else ""
             return [("R: ", "remote", text, dim, index)]
         # notes (local events) and the app's own lines: wrapped when shown
+        return [(*line, index) for line in self._note_lines(shown)[0]]
+
+    def _note_lines(self, shown: Shown) -> _NoteLines:
+        """A note's rows (without the entry index), the widest, and its screen lines' offsets
+        per width it wraps at (filled in by _block_for), made once per text: a burst of
+        unsolicited replies brings as many identical notes. (Offsets lists are shared by
+        the blocks of one text, and never changed in place.)"""
         style = shown.style or "note"
-        gutter = {"local": "   ", "error": " ✗ "}.get(style, " * ")
-        return [(gutter, style, self._masked(terminal_safe(line)), "", index)
-                for line in entry.text.split("\n")]
+        key = (shown.entry.text, style)
+        found = self._notes.get(key)
+        if found is None:
+            gutter = {"local": "   ", "error": " ✗ "}.get(style, " * ")
+            lines = [(gutter, style, self._masked(terminal_safe(line)), "")
+                     for line in shown.entry.text.split("\n")]
+            if len(self._notes) >= WRAPPED_CACHE:
+                self._notes.clear()
+            found = self._notes[key] = (lines, max(_row_cells((*line, 0)) for line in lines),
+                                        {})
+        return found
 
     def _reply_block(self, shown: Shown, index: int) -> _Block:
         entry = shown.entry
         reply = entry.reply
-        text = entry.raw.decode("utf-8", "replace")
+        raw = entry.raw
+        code = reply.code if reply is not None else None
+        style, word = CLASS_WORDS.get(code // 100 if code else 0, ("error", "? no code"))
+        dim = self._reply_dim(shown, word)
+        extra = self._violation_rows(shown, index)
+        if raw.find(b"\n") == len(raw) - 1 and raw.endswith(b"\r\n") and raw.isascii():
+            # One line of printable ASCII (a pipelined burst is thousands of them): its
+            # cells are its length.
+            line = raw[:-1].decode("ascii")
+            if line[:-1].isprintable():
+                rows = _ReplyRows([line], style, dim, index, extra)
+                rows.plain = True
+                widest = len(line) + 2 + (2 + _cells(dim) if dim else 0)
+                if extra:
+                    widest = max(widest, *map(_row_cells, extra))
+                return _Block(rows, widest)
+        text = raw.decode("utf-8", "replace")
         lines = text.split("\n")
         if lines and lines[-1] == "":
             lines.pop()
-        klass = reply.klass if reply is not None else None
-        style, word = CLASS_WORDS.get(klass or 0, ("error", "? no code"))
-        rows = _ReplyRows(lines, style, self._reply_dim(shown, word), index,
-                          self._violation_rows(shown, index))
+        rows = _ReplyRows(lines, style, dim, index, extra)
         return _Block(rows, rows.widest(text))
 
     def _reply_dim(self, shown: Shown, word: str) -> str:
@@ -595,7 +665,7 @@ class TranscriptView(ScrollView, can_focus=True):
     def _violation_rows(self, shown: Shown, index: int) -> list[Row]:
         rows: list[Row] = []
         reply = shown.entry.reply
-        found = list(reply.diagnostics) if reply is not None else []
+        found = reply.diagnostics if reply is not None else ()
         for d in found:
             rule = f" ({d.rule})" if d.rule else ""
             rows.append(("  ⚠ ", "violation", f"server broke a rule: {d.message}{rule}", "",
@@ -652,9 +722,18 @@ class TranscriptView(ScrollView, can_focus=True):
 
     # -- rendering --------------------------------------------------------------------------
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """The lines in ``crop``, with the view's style worked out once for all of them
+        (``rich_style`` walks every ancestor's styles: a lookup per line otherwise)."""
+        self._base = self.rich_style
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._base = None
+
     def render_line(self, y: int) -> Strip:
         width = self.size.width
-        base = self.rich_style
+        base = self._base or self.rich_style
         index = self.scroll_offset.y + y
         if index >= self._total:
             return Strip.blank(width, base)
