@@ -256,8 +256,9 @@ class OneShotSession(SessionBase):
         return await self.command("STARTTLS")
 
     async def quit(self) -> Reply | None:
-        """QUIT; the connection is closed once the 221 is read."""
-        if not self.connected:
+        """QUIT; the connection is closed once the 221 is read (nothing is sent when the
+        server has ended the session already)."""
+        if not self.connected or self.state is State.CLOSED:
             return None
         return await self.command("QUIT")
 

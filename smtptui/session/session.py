@@ -471,8 +471,15 @@ class Session(SessionBase):
                            "type the exchange by hand for other mechanisms")
 
     async def quit(self) -> Reply | None:
-        """QUIT; the reader closes the connection after the 221."""
+        """QUIT; the reader closes the connection after the 221. Nothing is sent when
+        the server has ended the session already (a 221 or 421 is in and the reader is
+        waiting for the hang-up): the reader is left to finish."""
         if not self.connected:
+            return None
+        if self.state is State.CLOSED:
+            if self._reader is not None:
+                with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                    await asyncio.wait_for(asyncio.shield(self._reader), 5)
             return None
         reply = await self.command("QUIT")
         if self._reader is not None:

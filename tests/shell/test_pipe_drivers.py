@@ -90,6 +90,30 @@ def test_same_bytes_against_aiosmtpd(smtpd: Smtpd, script: str,  # noqa: F811
     assert out.startswith("# * connected to 127.0.0.1:")
 
 
+def test_a_server_slow_to_hang_up_after_221_gets_one_quit(
+        raw_server) -> None:  # type: ignore[no-untyped-def]
+    # The script's QUIT is answered, the input ends while the server still holds the
+    # connection: pipe mode must not say goodbye a second time.
+    quits: list[bytes] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"220 x ESMTP\r\n")
+        while line := await reader.readline():
+            if line.upper().startswith(b"QUIT"):
+                quits.append(line)
+                writer.write(b"221 x bye\r\n")
+                await writer.drain()
+                await asyncio.sleep(0.5)
+                return
+            writer.write(b"250 x\r\n")
+            await writer.drain()
+
+    rc, out, err, _ = both([b"EHLO me\nQUIT\n"], raw_server(handler).target)
+    assert rc == 0 and err == ""
+    assert out.count("C: QUIT") == 1 and out.endswith("S: 221 x bye\n# * connection closed\n")
+    assert quits == [b"QUIT\r\n", b"QUIT\r\n"]  # one per driver
+
+
 def test_a_421_while_the_script_thinks_is_reported_and_ends_the_session(
         raw_server) -> None:  # type: ignore[no-untyped-def]
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
