@@ -272,13 +272,10 @@ class Session(SessionBase):
 
     async def aclose(self) -> None:
         """End everything: the connection, the embedded server, the autosave file."""
-        reader, client = self._reader, self.client
-        if (reader is not None and not reader.done() and client is not None
-                and client.tracker.state is State.CLOSED):
+        if self.client is not None and self.state is State.CLOSED:
             # The reader is ending the connection itself (after QUIT's 221: waiting for
             # the hang-up, closing): let it finish, so its notes and Closed are emitted.
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.shield(reader), QUIT_GRACE + 1.0)  # + close
+            await self._reader_finished(QUIT_GRACE + 1.0)  # the hang-up, then the close
         await self.disconnect("session closed")
         await self._stop_reader()
         with contextlib.suppress(Exception):
@@ -477,15 +474,21 @@ class Session(SessionBase):
         if not self.connected:
             return None
         if self.state is State.CLOSED:
-            if self._reader is not None:
-                with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
-                    await asyncio.wait_for(asyncio.shield(self._reader), 5)
+            await self._reader_finished(5)
             return None
         reply = await self.command("QUIT")
-        if self._reader is not None:
-            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(asyncio.shield(self._reader), 5)
+        await self._reader_finished(5)
         return reply
+
+    async def _reader_finished(self, timeout: float) -> None:
+        """Wait, at most ``timeout`` seconds and without cancelling it, for the reader to
+        end on its own (after a 221 it waits for the hang-up and closes). A reader that
+        fails or is cancelled meanwhile ends the wait, as the timeout does."""
+        reader = self._reader
+        if reader is None or reader.done() or reader is asyncio.current_task():
+            return
+        with contextlib.suppress(asyncio.CancelledError, Exception):  # TimeoutError too
+            await asyncio.wait_for(asyncio.shield(reader), timeout)
 
     # -- TURN: we are the receiver ----------------------------------------------------------
 
