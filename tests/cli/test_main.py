@@ -20,6 +20,15 @@ def smtptui(*args: str) -> subprocess.CompletedProcess[str]:
                           env={**os.environ, "NO_COLOR": "1"})
 
 
+def entry_with(prelude: str, *argv: str, timeout: float = 60
+               ) -> subprocess.CompletedProcess[str]:
+    """``python -c``: ``prelude``, then the console script's :func:`entry` with ``argv``."""
+    code = (f"{prelude}\nimport sys\nsys.argv = ['smtptui', *{list(argv)!r}]\n"
+            "from smtptui.cli import entry\nentry()\n")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=timeout, check=False, env={**os.environ, "NO_COLOR": "1"})
+
+
 def test_version() -> None:
     p = smtptui("--version")
     assert (p.returncode, p.stdout, p.stderr) == (0, f"smtptui {__version__}\n", "")
@@ -49,13 +58,9 @@ def test_quick_exit_keeps_the_status_and_every_line_written_to_a_pipe() -> None:
 
 
 def test_quick_exit_runs_atexit_handlers() -> None:
-    code = ("import atexit, sys\n"
-            "atexit.register(lambda: print('atexit ran', flush=True))\n"
-            "sys.argv = ['smtptui', 'explain', '250']\n"
-            "from smtptui.cli import entry\n"
-            "entry()\n")
-    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                       timeout=60, check=False, env={**os.environ, "NO_COLOR": "1"})
+    p = entry_with("import atexit\n"
+                   "atexit.register(lambda: print('atexit ran', flush=True))",
+                   "explain", "250")
     assert p.returncode == 0 and p.stderr == ""
     assert "250" in p.stdout and p.stdout.endswith("atexit ran\n")
 
@@ -65,14 +70,10 @@ def test_quick_exit_leaves_daemon_threads_and_waits_for_the_others(daemon: bool,
                                                                      printed: str) -> None:
     # A daemon thread (an abandoned name resolution) does not hold the exit; any other
     # thread is waited for, as Python would.
-    code = ("import sys, threading, time\n"
-            f"threading.Thread(target=lambda: (time.sleep({30 if daemon else 0.5}), "
-            f"print('thread done', flush=True)), daemon={daemon}).start()\n"
-            "sys.argv = ['smtptui', 'explain', '250']\n"
-            "from smtptui.cli import entry\n"
-            "entry()\n")
-    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                       timeout=20, check=False, env={**os.environ, "NO_COLOR": "1"})
+    p = entry_with("import threading, time\n"
+                   f"threading.Thread(target=lambda: (time.sleep({30 if daemon else 0.5}), "
+                   f"print('thread done', flush=True)), daemon={daemon}).start()",
+                   "explain", "250", timeout=20)
     assert p.returncode == 0 and p.stderr == ""
     assert "250" in p.stdout and p.stdout.endswith("\n" + printed if printed else "\n")
     assert ("thread done" in p.stdout) is (not daemon)
@@ -130,11 +131,7 @@ def test_usage_errors_exit_2_with_one_line_no_traceback(args: list[str]) -> None
 
 
 def test_the_console_script_collects_garbage_in_larger_batches() -> None:
-    code = ("import atexit, gc, sys\n"
-            "atexit.register(lambda: print('threshold', gc.get_threshold()[0], flush=True))\n"
-            "sys.argv = ['smtptui', 'explain', '250']\n"
-            "from smtptui.cli import entry\n"
-            "entry()\n")
-    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                       timeout=60, check=False, env={**os.environ, "NO_COLOR": "1"})
+    p = entry_with("import atexit, gc\n"
+                   "atexit.register(lambda: print('threshold', gc.get_threshold()[0], "
+                   "flush=True))", "explain", "250")
     assert p.returncode == 0 and p.stdout.endswith("threshold 10000\n")
