@@ -165,37 +165,35 @@ def child_env() -> dict[str, str]:
     return env
 
 
-def import_cost_ms(modules: list[str], top: str) -> float:
-    """Cumulative import time of ``modules`` in a fresh interpreter (``python -X
-    importtime``): the sum of the outermost entries whose name starts with ``top``."""
+def _importtime(modules: list[str]) -> list[tuple[int, int, str]]:
+    """(self us, cumulative us, name as indented) for each module ``python -X importtime``
+    reports while ``modules`` are imported in a fresh interpreter."""
     stmt = "; ".join(f"import {m}" for m in modules)
     proc = subprocess.run([sys.executable, "-X", "importtime", "-c", stmt],
                           capture_output=True, text=True, cwd=ROOT, check=True, env=child_env())
-    total = 0
+    rows = []
     for line in proc.stderr.splitlines():
         if not line.startswith("import time:") or "|" not in line:
             continue
-        _, cumulative, name = line.removeprefix("import time:").split("|")
-        # Nested imports are indented; the outermost entries hold the totals.
-        if name.startswith(" " + top) and cumulative.strip().isdigit():
-            total += int(cumulative)
-    return total / 1000
+        own, cumulative, name = line.removeprefix("import time:").split("|")
+        if own.strip().isdigit() and cumulative.strip().isdigit():
+            rows.append((int(own), int(cumulative), name))
+    return rows
+
+
+def import_cost_ms(modules: list[str], top: str) -> float:
+    """Cumulative import time of ``modules`` in a fresh interpreter (``python -X
+    importtime``): the sum of the outermost entries whose name starts with ``top``."""
+    # Nested imports are indented; the outermost entries hold the totals.
+    return sum(cumulative for _, cumulative, name in _importtime(modules)
+               if name.startswith(" " + top)) / 1000
 
 
 def own_import_cost_ms(modules: list[str], top: str = "smtptui") -> float:
     """The self time of the modules named ``top...`` when ``modules`` are imported in a
     fresh interpreter: our own code, without what it imports from the standard library."""
-    stmt = "; ".join(f"import {m}" for m in modules)
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", stmt],
-                          capture_output=True, text=True, cwd=ROOT, check=True, env=child_env())
-    total = 0
-    for line in proc.stderr.splitlines():
-        if not line.startswith("import time:") or "|" not in line:
-            continue
-        own, _, name = line.removeprefix("import time:").split("|")
-        if name.strip().startswith(top) and own.strip().isdigit():
-            total += int(own)
-    return total / 1000
+    return sum(own for own, _, name in _importtime(modules)
+               if name.strip().startswith(top)) / 1000
 
 
 PROBE_PATH = ["smtptui.cli", "smtptui.commands.probe", "smtptui.commands._style",
