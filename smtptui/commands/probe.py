@@ -120,13 +120,9 @@ def options_from_args(args: argparse.Namespace) -> ProbeOptions:
     """ProbeOptions from parsed arguments; ValueError (usage error) when they are wrong."""
     from smtptui.net.connection import ProbeOptions
     from smtptui.net.hostname import local_fqdn
+    from smtptui.net.targets import check_cafile
 
-    if args.cafile is not None:
-        try:
-            with open(args.cafile, "rb"):
-                pass
-        except OSError as exc:
-            raise ValueError(f"--cafile {args.cafile}: {exc.strerror or exc}") from None
+    check_cafile(args.cafile)
     resolver = _parse_resolver(args.resolver) if args.resolver else None
     return ProbeOptions(
         helo=args.helo or local_fqdn() or "localhost",

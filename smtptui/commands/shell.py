@@ -117,12 +117,9 @@ def _checked_early(args: argparse.Namespace) -> bool:
         from smtptui.net.targets import parse_target
 
         parse_target(args.target, tls=args.tls)
-    if args.cafile is not None:
-        try:
-            with open(args.cafile, "rb"):
-                pass
-        except OSError as exc:
-            raise ValueError(f"--cafile {args.cafile}: {exc.strerror or exc}") from None
+    from smtptui.net.targets import check_cafile
+
+    check_cafile(args.cafile)
     return True
 
 

@@ -20,7 +20,7 @@ import re
 from smtptui.core.frozen import frozen
 from smtptui.core.text import dotted_quad
 
-__all__ = ["SMTPS_PORT", "SMTP_PORT", "Target", "parse_target"]
+__all__ = ["SMTPS_PORT", "SMTP_PORT", "Target", "check_cafile", "parse_target"]
 
 SMTP_PORT = 25
 SMTPS_PORT = 465
@@ -215,3 +215,16 @@ def _check_host_name(host: str, original: str) -> None:
                 f"target {original!r}: {label!r} is not a valid host name label "
                 f"(letters, digits and '-', at most 63 characters, no '-' at either end)"
             )
+
+
+def check_cafile(cafile: str | None) -> None:
+    """ValueError (a usage error, one line) when ``--cafile`` names a file that cannot
+    be opened: said before connecting, not at the TLS step. Whether it holds a
+    certificate is the TLS context's to say (:func:`smtptui.net.tls.make_tls_context`)."""
+    if cafile is None:
+        return
+    try:
+        with open(cafile, "rb"):
+            pass
+    except OSError as exc:
+        raise ValueError(f"--cafile {cafile}: {exc.strerror or exc}") from None

@@ -24,6 +24,7 @@ from smtptui.core.frozen import frozen
 from smtptui.net.connection import Timeouts
 from smtptui.net.connector import TargetConnector
 from smtptui.net.errors import ConnectError
+from smtptui.net.targets import check_cafile
 
 TYPE_CHECKING = False  # typing is for type checkers: not imported at start-up
 if TYPE_CHECKING:
@@ -275,12 +276,7 @@ def options(*, helo: str | None = None, starttls: str = "no", cafile: str | None
     machine's FQDN can take seconds, and an interactive user types their own EHLO."""
     from smtptui.net.connection import ProbeOptions
 
-    if cafile is not None:
-        try:
-            with open(cafile, "rb"):
-                pass
-        except OSError as exc:
-            raise ValueError(f"--cafile {cafile}: {exc.strerror or exc}") from None
+    check_cafile(cafile)
     server = None
     if resolver is not None:
         from smtptui.net.dns import parse_nameserver  # imports asyncio: only when asked
@@ -390,12 +386,7 @@ def connector_for(spec: ConnectSpec, *, on_event: Callable[[ServerEvent], None] 
                          "used with a TARGET")
     if spec.starttls not in ("manual", "auto", "yes", "no"):
         raise ValueError(f"--starttls {spec.starttls!r}: expected auto, yes or no")
-    if spec.cafile is not None:
-        try:
-            with open(spec.cafile, "rb"):
-                pass
-        except OSError as exc:
-            raise ValueError(f"--cafile {spec.cafile}: {exc.strerror or exc}") from None
+    check_cafile(spec.cafile)
     resolver = None
     if spec.resolver:
         from smtptui.net.dns import parse_nameserver
