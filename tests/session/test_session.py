@@ -532,13 +532,13 @@ async def test_a_cancelled_close_still_says_the_connection_closed(
     assert client.closed and client.transcript[-1].text == "connection closed"
 
 
-async def test_quit_after_the_221_sends_nothing_while_the_server_hangs_up() -> None:
+async def test_quit_after_the_221_sends_nothing_while_the_server_hangs_up(raw_server) -> None:
     # The 221 is in and the reader waits for the hang-up (this server takes 0.5 s): a
     # front end that says goodbye at the end of its input (pipe mode) must not send a
     # second QUIT after the first was answered.
     received: list[bytes] = []
 
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write(b"220 slow.test ESMTP\r\n")
         while line := await reader.readline():
             received.append(line)
@@ -546,23 +546,17 @@ async def test_quit_after_the_221_sends_nothing_while_the_server_hangs_up() -> N
                 writer.write(b"221 bye\r\n")
                 await writer.drain()
                 await asyncio.sleep(0.5)
-                break
+                return
             writer.write(b"250 ok\r\n")
-        writer.close()
 
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        session, rec = session_for(f"127.0.0.1:{port}")
-        await session.connect()
-        await session.greeting()
-        reply = await session.command("QUIT")
-        assert reply is not None and reply.code == 221
-        assert session.connected  # still: the reader waits for the hang-up
-        assert await session.quit() is None
-        await session.aclose()
-    finally:
-        server.close()
+    session, rec = session_for(raw_server(handler).target)
+    await session.connect()
+    await session.greeting()
+    reply = await session.command("QUIT")
+    assert reply is not None and reply.code == 221
+    assert session.connected  # still: the reader waits for the hang-up
+    assert await session.quit() is None
+    await session.aclose()
     assert received == [b"QUIT\r\n"]
     assert [e.entry.text for e in rec.of(LineSent)] == ["QUIT"]
     assert [e.reason for e in rec.of(Closed)] == [closing_reason(221)]
