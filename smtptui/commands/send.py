@@ -22,6 +22,7 @@ import time
 
 from smtptui.commands._style import Style
 from smtptui.commands.probe import TARGET_FORMS, add_connection_arguments
+from smtptui.core.dates import DAY_NAMES, MONTH_NAMES
 from smtptui.core.frozen import fields, frozen, replace
 
 TYPE_CHECKING = False  # typing is for type checkers: nothing of it is needed at run time
@@ -244,11 +245,6 @@ def _address_ok(addr: str) -> bool:
     return bool(addr) and not any(c in addr for c in "<>\r\n\t ") and addr.count("@") <= 1
 
 
-_DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
-                "Dec")
-
-
 def format_date(when: int) -> str:
     """``email.utils.formatdate(when, localtime=True)``: an RFC 5322 date in local time,
     English names whatever the locale, ``Tue, 02 Jan 2024 03:04:05 +0900``.
@@ -264,7 +260,7 @@ def format_date(when: int) -> str:
 
         return email.utils.formatdate(when, localtime=True)
     hours, minutes = divmod(abs(offset) // 60, 60)
-    return (f"{_DAY_NAMES[t.tm_wday]}, {t.tm_mday:02d} {_MONTH_NAMES[t.tm_mon - 1]} "
+    return (f"{DAY_NAMES[t.tm_wday]}, {t.tm_mday:02d} {MONTH_NAMES[t.tm_mon - 1]} "
             f"{t.tm_year:04d} {t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} "
             f"{'-' if offset < 0 else '+'}{hours:02d}{minutes:02d}")
 

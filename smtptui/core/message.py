@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import binascii
 
+from smtptui.core.dates import DAY_NAMES, MONTH_NAMES, days_in_month, weekday
 from smtptui.core.frozen import frozen
 
 TYPE_CHECKING = False  # the email package is imported where a message needs it
@@ -297,10 +298,6 @@ _ADDRESS_LISTS = frozenset(("from", "to", "cc", "bcc", "reply-to"))
 _ATEXT = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
                    "!#$%&'*+-/=?^_`{|}~")
 """RFC 5322 atext."""
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
-           "Dec")
-_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 def _addr_spec(text: str) -> bool:
@@ -308,14 +305,6 @@ def _addr_spec(text: str) -> bool:
     local, at, domain = text.partition("@")
     return bool(at) and all(atom and _ATEXT.issuperset(atom)
                             for atom in (*local.split("."), *domain.split(".")))
-
-
-def _weekday(year: int, month: int, day: int) -> int:
-    """0 for Monday .. 6 for Sunday, proleptic Gregorian (datetime's weekday())."""
-    y = year - (month < 3)  # years counted from March: February ends one
-    # days from 1 March of year 0 to 1 March of y, then to the date
-    days = 365 * y + y // 4 - y // 100 + y // 400 + (153 * ((month + 9) % 12) + 2) // 5
-    return (days + day - 1 + 2) % 7  # 1 March of year 0 was a Wednesday (2)
 
 
 def _date_as_written(value: str) -> bool:
@@ -333,14 +322,12 @@ def _date_as_written(value: str) -> bool:
         return False
     mday, year, hh, mi, ss, zh, zm = map(int, numbers)
     mon = value[8:11]
-    if mon not in _MONTHS:
+    if mon not in MONTH_NAMES:
         return False
-    month = _MONTHS.index(mon) + 1
-    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
-    days_in_month = 28 if month == 2 and not leap else _MONTH_DAYS[month - 1]
-    return (1000 <= year and 1 <= mday <= days_in_month and hh < 24 and mi < 60
-            and ss < 60 and zh < 24 and zm < 60
-            and _DAYS[_weekday(year, month, mday)] == value[:3])
+    month = MONTH_NAMES.index(mon) + 1
+    return (1000 <= year and 1 <= mday <= days_in_month(year, month) and hh < 24
+            and mi < 60 and ss < 60 and zh < 24 and zm < 60
+            and DAY_NAMES[weekday(year, month, mday)] == value[:3])
 
 
 def _header_as_written(name: str, value: str) -> bool:

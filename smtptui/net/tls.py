@@ -19,6 +19,7 @@ import re
 import ssl
 import time
 
+from smtptui.core.dates import MONTH_NAMES, days_since_epoch
 from smtptui.core.frozen import fields, frozen
 from smtptui.core.text import dotted_quad
 from smtptui.net.connection import StartTLS
@@ -221,7 +222,6 @@ def _format_san(kind: str, value: str) -> str:
     return f"{kind}:{value}"
 
 
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # What ssl.cert_time_to_seconds accepts (its month, then strptime's " %d %H:%M:%S %Y GMT",
 # where a space matches any run of white space), with the same ranges.
 _CERT_TIME = re.compile(
@@ -236,23 +236,15 @@ def cert_time_seconds(value: str) -> int:
     its month included (``Feb 31`` is 3 March, as ``calendar.timegm`` counts);
     ValueError for anything else."""
     match = _CERT_TIME.fullmatch(value)
-    month = _MONTHS.index(value[:3].title()) + 1 if value[:3].title() in _MONTHS else 0
+    name = value[:3].title()
+    month = MONTH_NAMES.index(name) + 1 if name in MONTH_NAMES else 0
     if match is None or not month:
         raise ValueError(f"time data {value!r} is not a certificate time")
     year, day = int(match["Y"]), int(match["d"])
     if year < 1:  # strptime checks the date with datetime, which has no year 0
         raise ValueError(f"time data {value!r}: year {year} is out of range")
-    days = _days_before(year, month) + day - 1
+    days = days_since_epoch(year, month, day)
     return ((days * 24 + int(match["H"])) * 60 + int(match["M"])) * 60 + int(match["S"])
-
-
-def _days_before(year: int, month: int) -> int:
-    """Days from 1970-01-01 to the first of ``month`` in ``year`` (proleptic Gregorian)."""
-    y = year - 1
-    days = 365 * y + y // 4 - y // 100 + y // 400 - 719162  # 719162: days of 1..1969
-    cumulative = (0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334)[month - 1]
-    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
-    return days + cumulative + (1 if leap and month > 2 else 0)
 
 
 def _iso_time(value: str | None) -> str:

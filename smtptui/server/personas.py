@@ -19,6 +19,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from smtptui.core.commands import COMMANDS, RFC821_VERBS
+from smtptui.core.dates import DAY_NAMES, MONTH_NAMES
 from smtptui.core.diagnostics import Diagnostic
 from smtptui.core.grammar import Dialect
 
@@ -271,10 +272,6 @@ def syntax_reason(persona: Persona, d: Diagnostic) -> str:
     return f"{message} [{d.rule}]".replace("§", "section ")
 
 
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-
-
 def _offset(d: datetime) -> str:
     minutes = int((d.utcoffset() or timedelta()).total_seconds() // 60)
     sign = "-" if minutes < 0 else "+"
@@ -297,9 +294,9 @@ def format_date(style: DateStyle, when: float, zone: timezone | None,
     clock = f"{d.hour:02d}:{d.minute:02d}:{d.second:02d}"
     if style == "rfc821":
         name = zone_name or ("UT" if not d.utcoffset() else _offset(d))
-        return f"{d.day} {_MONTHS[d.month - 1]} {d.year % 100:02d} {clock} {name}"
+        return f"{d.day} {MONTH_NAMES[d.month - 1]} {d.year % 100:02d} {clock} {name}"
     day = str(d.day) if style == "sendmail" else f"{d.day:02d}"
-    text = f"{_DAYS[d.weekday()]}, {day} {_MONTHS[d.month - 1]} {d.year} {clock} {_offset(d)}"
+    text = f"{DAY_NAMES[d.weekday()]}, {day} {MONTH_NAMES[d.month - 1]} {d.year} {clock} {_offset(d)}"
     return f"{text} ({zone_name})" if zone_name else text
 
 
